@@ -1,0 +1,1 @@
+"""Treaty Ledger domain: events, aggregates and treaty rules. No I/O, no clock."""

@@ -1,0 +1,51 @@
+"""A `Fact` is the plain, storage-neutral view of one recorded domain event.
+
+The aggregate emits events; the store writes each event's fact row in the same
+transaction; projections fold facts. Keeping one shape for all three means a projection
+never decodes library objects and every figure can cite `event_id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from domain.dates import When
+
+
+@dataclass(frozen=True)
+class Fact:
+    dossier_id: str
+    version: int
+    kind: str
+    occurred_on: date
+    occurred_from: date | None
+    recorded_at: datetime
+    recorded_by: str
+    source: str
+    note: str
+    import_key: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def event_id(self) -> str:
+        return event_id_of(self.dossier_id, self.version)
+
+    @property
+    def when(self) -> When:
+        return When(on=self.occurred_on, earliest=self.occurred_from)
+
+
+def event_id_of(dossier_id: str, version: int) -> str:
+    """Stable, readable event id: `CCM/BEN/3` is the 3rd event recorded about Benin."""
+    return f"{dossier_id}/{version}"
+
+
+def split_event_id(event_id: str) -> tuple[str, int]:
+    dossier_id, _, version = event_id.rpartition("/")
+    if not dossier_id or not version.isdigit():
+        raise ValueError(
+            f"event_id: {event_id!r} is not an event id; ids look like CCM/BEN/3"
+        )
+    return dossier_id, int(version)

@@ -1,0 +1,230 @@
+"""`treaty`: the command line. Thin: parse, call a service, print. Reads the clock here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from domain.dates import InvalidDateError, parse_date, parse_timestamp
+from domain.errors import LedgerError
+from services.bootstrap import System, bootstrap
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Treaty Ledger: the event-sourced record of a treaty's States, reports and obligations.")
+out = Console()
+err = Console(stderr=True)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@contextmanager
+def _system() -> Iterator[System]:
+    """Build the system; turn every deliberate error into one readable line and exit 2."""
+    system = None
+    try:
+        system = bootstrap()
+        yield system
+    except (LedgerError, InvalidDateError, ValueError, LookupError) as e:
+        err.print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2) from None
+    finally:
+        if system is not None:
+            system.close()
+
+
+def _as_of(value: str | None) -> date:
+    return parse_date(value, "--as-of") if value else _now().date()
+
+
+def _known_at(value: str | None) -> datetime:
+    return parse_timestamp(value, "--known-at") if value else _now()
+
+
+AsOf = Annotated[str | None, typer.Option("--as-of", help="Valid date YYYY-MM-DD (default: today).")]
+KnownAt = Annotated[str | None, typer.Option(
+    "--known-at", help="Record time: answer as the ledger knew it then (YYYY-MM-DD = end of that day UTC, "
+    "or an ISO timestamp). Default: now.")]
+
+
+@app.command()
+def load(dataset: Annotated[str, typer.Argument(help="Reference data set, e.g. ccm-2018.")] = "ccm-2018") -> None:
+    """Load a reference data set into the ledger. Loading twice adds nothing."""
+    from services.loader import load_dataset
+
+    with _system() as system:
+        out.print(f"Loading [bold]{dataset}[/] into {system.settings.location}")
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err, transient=True) as bar:
+            task = bar.add_task("States", total=None)
+
+            def progress(done: int, total: int, current: str) -> None:
+                bar.update(task, completed=done, total=total, description=current)
+
+            result = load_dataset(system.ledger, system.commands, dataset, now=_now(), progress=progress)
+        out.print(f"{result.states} States: {result.events_added} events added, "
+                  f"{result.events_skipped} already recorded.")
+        for row in result.undated:
+            out.print(f"not loaded (the sources give no date): {row}")
+
+
+@app.command()
+def status(
+    as_of: AsOf = None, known_at: KnownAt = None,
+    state: Annotated[str | None, typer.Option("--state", help="One State, by name, alias or ISO3.")] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Each State's participation, entry into force, reports and obligations on a date."""
+    with _system() as system:
+        result = system.queries.status(as_of=_as_of(as_of), known_at=_known_at(known_at), state=state)
+    if fmt is Format.json:
+        _print_json(result)
+        return
+    s = result["summary"]
+    out.print(
+        f"[bold]{result['convention']}[/] as of {result['as_of']}, as known at {result['known_at']}: "
+        f"{s['states_parties']['count']} States Parties ({s['in_force']['count']} in force, "
+        f"{s['party_not_yet_in_force']['count']} not yet in force), {s['signatories']['count']} signatories, "
+        f"{s['joined']['count']} in all."
+    )
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("State", "ISO3", "Participation", "In force", "Initial report", "Annual overdue", "Art. 3", "Art. 4"):
+        table.add_column(col)
+    for st in result["states"]:
+        if st["participation"] == "not_joined":
+            continue
+        rep = st["initial_report"]
+        initial = "" if rep is None else (
+            f"received {rep['received']['text']}" if rep["received"] else
+            f"[red]overdue since {rep['overdue_since']}[/]" if rep["state"] == "overdue" else f"due {rep['due_on']}")
+        annual = [str(a["reporting_year"]) for a in st["annual_reports"] if a["state"] == "overdue"]
+        obligations = {o["article"]: o for o in st["obligations"]}
+        table.add_row(
+            st["name"], st["iso3"], st["participation"].replace("_", " "), st["entry_into_force_on"] or "",
+            initial, ", ".join(annual), _obligation_cell(obligations.get(3)), _obligation_cell(obligations.get(4)),
+        )
+    out.print(table)
+
+
+def _obligation_cell(o: dict[str, Any] | None) -> str:
+    if o is None:
+        return ""
+    if o["state"] == "completed":
+        return f"completed {o['completed']['text']}"
+    if o["state"] == "overdue":
+        return f"[red]overdue since {o['overdue_since']}[/]"
+    return f"deadline {o['deadline_on']}"
+
+
+@app.command()
+def overdue(as_of: AsOf = None, known_at: KnownAt = None,
+            fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Overdue Article 7 reports on a date: initial reports, then annual reports by year."""
+    with _system() as system:
+        result = system.queries.overdue(as_of=_as_of(as_of), known_at=_known_at(known_at))
+    if fmt is Format.json:
+        _print_json(result)
+        return
+    out.print(f"[bold]Initial reports overdue[/] as of {result['as_of']} ({len(result['initial'])}):")
+    table = Table(header_style="bold")
+    for col in ("State", "Due", "Overdue since", "Evidence"):
+        table.add_column(col)
+    for r in result["initial"]:
+        table.add_row(r["name"], r["due_on"], r["overdue_since"], r["evidence"])
+    out.print(table)
+    out.print(f"[bold]Annual reports overdue[/] ({len(result['annual'])}; 'no report recorded' means the "
+              "ledger holds no report, 'recorded missing' that a source says it was missing):")
+    table = Table(header_style="bold")
+    for col in ("Year", "State", "Due", "Evidence"):
+        table.add_column(col)
+    for r in result["annual"]:
+        table.add_row(str(r["reporting_year"]), r["name"], r["due_on"], r["evidence"])
+    out.print(table)
+
+
+@app.command()
+def timeline(state: Annotated[str, typer.Argument(help="State name, alias or ISO3.")],
+             fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """A State's events in valid-time order, with record time, actor and source."""
+    with _system() as system:
+        result = system.queries.timeline(state=state)
+    if fmt is Format.json:
+        _print_json(result)
+        return
+    table = Table(title=result["dossier_id"], header_style="bold", show_lines=True)
+    for col in ("Event", "Occurred", "What", "Recorded", "By", "Source"):
+        table.add_column(col, overflow="fold")
+    for e in result["events"]:
+        what = e["kind"] + "".join(f" {k}={v}" for k, v in e["data"].items()
+                                   if k not in ("aliases",) and v not in (None, ""))
+        if e["retracted_by"]:
+            what = f"[strike]{what}[/] (retracted by {e['retracted_by']})"
+        table.add_row(e["event_id"], e["occurred"], what, e["recorded_at"], e["recorded_by"], e["source"][:120])
+    out.print(table)
+
+
+@app.command()
+def record(
+    fact: Annotated[str, typer.Argument(help="e.g. instrument_deposited, report_submitted, extension_granted")],
+    state: Annotated[str, typer.Option("--state", help="State name, alias or ISO3.")],
+    on: Annotated[str, typer.Option("--on", help="When it happened (YYYY-MM-DD; the latest possible day).")],
+    source: Annotated[str, typer.Option("--source", help="The document it comes from.")],
+    field: Annotated[list[str] | None, typer.Option("--field", help="Extra field key=value, repeatable.")] = None,
+    earliest: Annotated[str | None, typer.Option(
+        "--from", help="Earliest possible day when only a range is known, or 'unknown' for a bound.")] = None,
+    note: Annotated[str, typer.Option("--note")] = "",
+    actor: Annotated[str | None, typer.Option("--actor", help="Who records it (default: settings).")] = None,
+) -> None:
+    """Record one treaty fact about a State (an immutable event)."""
+    extra = {}
+    for pair in field or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            err.print(f"[bold red]error:[/] --field: {pair!r} is not key=value")
+            raise typer.Exit(2)
+        extra[key.strip()] = value.strip()
+    with _system() as system:
+        event_id = system.commands.record(
+            state=state, fact=fact, occurred_on=on, occurred_from=earliest, source=source, note=note,
+            actor=actor or system.settings.actor, now=_now(), **extra)
+    out.print(f"recorded {event_id}")
+
+
+@app.command()
+def retract(
+    event_id: Annotated[str, typer.Argument(help="The event to retract, e.g. CCM/BEN/3.")],
+    reason: Annotated[str, typer.Option("--reason")],
+    source: Annotated[str, typer.Option("--source")] = "correction",
+    superseded_by: Annotated[str | None, typer.Option("--superseded-by")] = None,
+    actor: Annotated[str | None, typer.Option("--actor")] = None,
+) -> None:
+    """Record a correction that retracts an event from now on (earlier --known-at answers keep it)."""
+    with _system() as system:
+        new_id = system.commands.retract(event_id=event_id, reason=reason, source=source,
+                                         superseded_by=superseded_by, actor=actor or system.settings.actor,
+                                         now=_now())
+    out.print(f"recorded {new_id}")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,160 @@
+"""The event-sourced application: event store, fact read model, and fact queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Transcoding
+
+from domain.dates import utc_text
+from domain.dossier import Dossier
+from domain.facts import Fact
+from services.settings import Settings
+from services.store import COLUMNS, row_fact
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def environment_for(settings: Settings) -> dict[str, str]:
+    env = {
+        "ORIGINATOR_ID_TYPE": "text",
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        "IS_SNAPSHOTTING_ENABLED": "n",
+    }
+    if settings.postgres_dsn:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(settings.postgres_dsn)
+        env.update(
+            {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "APPLICATION_RECORDER_TOPIC": "services.store:PostgresLedgerRecorder",
+                "POSTGRES_DBNAME": str(parts.get("dbname", "test")),
+                "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
+                "POSTGRES_PORT": str(parts.get("port", "5432")),
+                "POSTGRES_USER": str(parts.get("user", "postgres")),
+                "POSTGRES_PASSWORD": str(parts.get("password", "")),
+                "POSTGRES_SCHEMA": settings.postgres_schema,
+                "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+                "POSTGRES_POOL_SIZE": "5",
+            }
+        )
+    else:
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        env.update(
+            {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "APPLICATION_RECORDER_TOPIC": "services.store:SQLiteLedgerRecorder",
+                "SQLITE_DBNAME": str(settings.db_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        )
+    return env
+
+
+class Ledger(Application[str]):
+    """Saves aggregates with their fact rows; reads facts for projections."""
+
+    name = "TreatyLedger"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.is_postgres = bool(settings.postgres_dsn)
+        super().__init__(env=environment_for(settings))
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        facts = [e.to_fact() for obj in objs if isinstance(obj, Dossier) for e in obj.pending_events]
+        return super().save(*objs, facts=facts, **kwargs)
+
+    # ------------------------------------------------------------------ raw reads
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query written with `?` placeholders on either store."""
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        if self.is_postgres:
+            sql = sql.replace("?", "%s")
+            with datastore.transaction(commit=False) as curs:
+                curs.execute(sql, params)
+                return [tuple(r.values()) for r in curs.fetchall()]
+        with datastore.transaction(commit=False) as curs:
+            curs.execute(sql, params)
+            return [tuple(r) for r in curs.fetchall()]
+
+    # ------------------------------------------------------------------ fact reads
+    def facts_known(
+        self,
+        *,
+        convention: str,
+        as_of: date,
+        known_at: datetime,
+        dossier_id: str | None = None,
+    ) -> list[Fact]:
+        """Facts that occurred on or before `as_of`, recorded at or before `known_at`,
+        and not retracted by a correction recorded at or before `known_at`; in
+        valid-time order per dossier."""
+        known = utc_text(known_at)
+        sql = (
+            f"SELECT {', '.join('f.' + c for c in COLUMNS)} FROM ledger_facts f "
+            "WHERE f.convention = ? AND f.occurred_on <= ? AND f.recorded_at <= ? "
+            "AND f.kind <> 'EventRetracted' "
+            + ("AND f.dossier_id = ? " if dossier_id else "")
+            + "AND NOT EXISTS (SELECT 1 FROM ledger_facts r WHERE r.retracts = f.event_id "
+            "AND r.recorded_at <= ?) ORDER BY f.dossier_id, f.occurred_on, f.version"
+        )
+        params: list[Any] = [convention, as_of.isoformat(), known]
+        if dossier_id:
+            params.append(dossier_id)
+        params.append(known)
+        return [row_fact(r) for r in self.query(sql, params)]
+
+    def timeline(self, dossier_id: str) -> list[tuple[Fact, str | None]]:
+        """Every fact of a dossier in valid-time order, with the id of the correction
+        that retracted it, if any."""
+        rows = self.query(
+            f"SELECT {', '.join('f.' + c for c in COLUMNS)}, "
+            "(SELECT r.event_id FROM ledger_facts r WHERE r.retracts = f.event_id) "
+            "FROM ledger_facts f WHERE f.dossier_id = ? ORDER BY f.occurred_on, f.version",
+            [dossier_id],
+        )
+        return [(row_fact(r), r[len(COLUMNS)]) for r in rows]
+
+    def registered_states(self, convention: str) -> list[tuple[str, str, str, list[str]]]:
+        """(dossier_id, iso3, name, aliases) of every registered State."""
+        import json
+
+        rows = self.query(
+            "SELECT dossier_id, iso3, data FROM ledger_facts "
+            "WHERE convention = ? AND kind = 'StateRegistered' ORDER BY iso3",
+            [convention],
+        )
+        out = []
+        for dossier_id, iso3, data in rows:
+            d = json.loads(data)
+            out.append((dossier_id, iso3, d["name"], list(d.get("aliases", []))))
+        return out
+
+    def existing_import_keys(self, convention: str) -> set[str]:
+        rows = self.query(
+            "SELECT import_key FROM ledger_facts WHERE convention = ? AND import_key IS NOT NULL",
+            [convention],
+        )
+        return {r[0] for r in rows}
+
+    def count_events(self) -> int:
+        return int(self.query("SELECT COUNT(*) FROM ledger_facts")[0][0])

@@ -1,0 +1,64 @@
+"""Use cases that read: status, overdue reports, timeline. Primitives in, plain data out."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from domain.conventions import load_convention
+from domain.dates import utc_text
+from domain.errors import EmptyLedgerError
+from projections.overdue_reports import overdue_reports
+from projections.state_status import fold_by_dossier, status_of, summarize
+from services.commands import Commands
+from services.ledger import Ledger
+
+
+class Queries:
+    def __init__(self, ledger: Ledger, commands: Commands) -> None:
+        self.ledger = ledger
+        self.commands = commands
+
+    def status(
+        self, *, as_of: date, known_at: datetime, state: str | None = None, convention: str = "CCM"
+    ) -> dict[str, Any]:
+        conv = load_convention(convention)
+        dossier_id = self.commands.resolve_state(state, conv.id) if state else None
+        if dossier_id is None and not self.ledger.registered_states(conv.id):
+            raise EmptyLedgerError(self.ledger.settings.location)
+        facts = self.ledger.facts_known(
+            convention=conv.id, as_of=as_of, known_at=known_at, dossier_id=dossier_id
+        )
+        standings = fold_by_dossier(facts)
+        statuses = [status_of(s, conv, as_of) for s in standings.values()]
+        statuses.sort(key=lambda st: st["name"])
+        return {
+            "convention": conv.id,
+            "as_of": as_of.isoformat(),
+            "known_at": utc_text(known_at),
+            "summary": summarize(statuses),
+            "states": statuses,
+        }
+
+    def overdue(self, *, as_of: date, known_at: datetime, convention: str = "CCM") -> dict[str, Any]:
+        st = self.status(as_of=as_of, known_at=known_at, convention=convention)
+        return {"convention": st["convention"], "as_of": st["as_of"], "known_at": st["known_at"],
+                **overdue_reports(st["states"])}
+
+    def timeline(self, *, state: str, convention: str = "CCM") -> dict[str, Any]:
+        dossier_id = self.commands.resolve_state(state, convention)
+        entries = []
+        for fact, retracted_by in self.ledger.timeline(dossier_id):
+            entries.append({
+                "event_id": fact.event_id,
+                "kind": fact.kind,
+                "occurred": fact.when.text(),
+                "occurred_on": fact.occurred_on.isoformat(),
+                "recorded_at": utc_text(fact.recorded_at),
+                "recorded_by": fact.recorded_by,
+                "source": fact.source,
+                "note": fact.note,
+                "data": fact.data,
+                "retracted_by": retracted_by,
+            })
+        return {"dossier_id": dossier_id, "events": entries}

@@ -1,0 +1,28 @@
+"""The one settings class. Read from the environment (prefix TREATY_) or passed in tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TREATY_", extra="ignore")
+
+    # SQLite file used unless a PostgreSQL DSN is given.
+    db_path: Path = Field(default=Path("var/ledger.sqlite"))
+    # e.g. "postgresql://postgres@127.0.0.1:5432/test"; when set, the ledger uses PostgreSQL.
+    postgres_dsn: str | None = None
+    postgres_schema: str = "public"
+    # The actor recorded on events written from this process when no user is given.
+    actor: str = "treaty-cli"
+    # How many aggregates a long-running process keeps in memory (0 disables the cache).
+    aggregate_cache_size: int = 1000
+
+    @property
+    def location(self) -> str:
+        if self.postgres_dsn:
+            return f"PostgreSQL {self.postgres_dsn} (schema {self.postgres_schema})"
+        return f"SQLite file {self.db_path}"
