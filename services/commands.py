@@ -21,7 +21,15 @@ from domain.dossier import OBLIGATION_FACTS, Dossier, Provenance, storage_id
 from domain.errors import AlreadyRegisteredError, InvalidValueError, UnknownStateError
 from services.ledger import Ledger
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 50
+
+
+def _back_off(attempt: int) -> None:
+    """Jittered pause before retrying a version conflict, so contending writers spread out."""
+    import random
+    import time
+
+    time.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
 
 # snake_case fact name (CLI, data files, API) -> aggregate event class name
 _OBLIGATIONS = {
@@ -151,7 +159,7 @@ class Commands:
             for decide in decisions:
                 decide(d)
 
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             dossier = self._get_or_register(dossier_id, conv, registration, actor, now)
             first = 1 if dossier.version == len(dossier.pending_events) else dossier.version + 1
             decide_all(dossier)
@@ -159,7 +167,7 @@ class Commands:
                 self.ledger.save(dossier)
                 return [f"{dossier_id}/{v}" for v in range(first, dossier.version + 1)]
             except IntegrityError:
-                continue
+                _back_off(attempt)
         raise RuntimeError(f"gave up after {MAX_ATTEMPTS} version conflicts on {dossier_id}")
 
     def _get_or_register(self, dossier_id: str, conv: Convention, registration: dict[str, Any] | None,
@@ -198,7 +206,7 @@ class Commands:
 
     def _change(self, dossier_id: str, decide: Callable[[Dossier], None], import_key: str | None) -> str:
         last_error: Exception | None = None
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             try:
                 dossier: Dossier = self.ledger.repository.get(storage_id(dossier_id))
             except Exception as e:  # AggregateNotFoundError
@@ -214,6 +222,7 @@ class Commands:
                 if import_key and import_key in self.ledger.existing_import_keys(dossier_id.partition("/")[0]):
                     return self._event_with_import_key(dossier_id, import_key)
                 last_error = e  # a concurrent writer won this version: decide again on fresh state
+                _back_off(attempt)
         raise RuntimeError(f"gave up after {MAX_ATTEMPTS} version conflicts on {dossier_id}") from last_error
 
     def _event_with_import_key(self, dossier_id: str, import_key: str) -> str:

@@ -13,7 +13,7 @@ from domain.dates import utc_text
 from domain.dossier import Dossier
 from domain.facts import Fact
 from services.settings import Settings
-from services.store import COLUMNS, row_fact
+from services.store import COLUMNS, qualified_facts_table, row_fact
 
 
 class DateAsISO(Transcoding):
@@ -29,7 +29,6 @@ class DateAsISO(Transcoding):
 
 def environment_for(settings: Settings) -> dict[str, str]:
     env = {
-        "ORIGINATOR_ID_TYPE": "text",
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         "IS_SNAPSHOTTING_ENABLED": "n",
@@ -88,7 +87,8 @@ class Ledger(Application[str]):
         """Run a read-only query written with `?` placeholders on either store."""
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
         if self.is_postgres:
-            sql = sql.replace("?", "%s")
+            table = qualified_facts_table(self.settings.postgres_schema)
+            sql = sql.replace("?", "%s").replace("FROM ledger_facts", f"FROM {table}")
             with datastore.transaction(commit=False) as curs:
                 curs.execute(sql, params)
                 return [tuple(r.values()) for r in curs.fetchall()]
@@ -128,7 +128,7 @@ class Ledger(Application[str]):
         that retracted it, if any."""
         rows = self.query(
             f"SELECT {', '.join('f.' + c for c in COLUMNS)}, "
-            "(SELECT r.event_id FROM ledger_facts r WHERE r.retracts = f.event_id) "
+            "(SELECT r.event_id FROM ledger_facts r WHERE r.retracts = f.event_id) AS retracted_by "
             "FROM ledger_facts f WHERE f.dossier_id = ? ORDER BY f.occurred_on, f.version",
             [dossier_id],
         )
@@ -155,6 +155,25 @@ class Ledger(Application[str]):
             [convention],
         )
         return {r[0] for r in rows}
+
+    def all_facts(self) -> list[Fact]:
+        rows = self.query(f"SELECT {', '.join(COLUMNS)} FROM ledger_facts ORDER BY dossier_id, version")
+        return [row_fact(r) for r in rows]
+
+    def facts_from_log(self, section_size: int = 500) -> list[Fact]:
+        """Rebuild every fact from the event log itself (for audits and re-indexing)."""
+        facts: list[Fact] = []
+        start = 1
+        while True:
+            notifications = self.recorder.select_notifications(start=start, limit=section_size)
+            if not notifications:
+                break
+            for n in notifications:
+                event = self.mapper.to_domain_event(n)
+                if isinstance(event, Dossier.Event):
+                    facts.append(event.to_fact())
+            start = notifications[-1].id + 1
+        return sorted(facts, key=lambda f: (f.dossier_id, f.version))
 
     def count_events(self) -> int:
         return int(self.query("SELECT COUNT(*) FROM ledger_facts")[0][0])

@@ -122,6 +122,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         return ids
 
 
+def qualified_facts_table(schema: str) -> str:
+    """PostgreSQL keeps the facts beside the events, in the application's schema."""
+    return f'"{schema}".ledger_facts' if schema else "ledger_facts"
+
+
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     """PostgreSQL recorder that also writes fact rows in the event transaction."""
 
@@ -131,7 +136,11 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         from psycopg.sql import SQL
 
         super().__init__(*args, **kwargs)
+        table = qualified_facts_table(self.datastore.schema)
+        self._insert_fact = self._insert_fact.replace("INTO ledger_facts", f"INTO {table}")
         for statement in FACTS_DDL:
+            statement = statement.replace("EXISTS ledger_facts (", f"EXISTS {table} (")
+            statement = statement.replace("ON ledger_facts ", f"ON {table} ")
             self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
