@@ -8,6 +8,7 @@ so the fold never has to undo anything.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -36,19 +37,31 @@ class Standing:
     withdrawal: Fact | None = None
     initial_report: Fact | None = None
     annual_reports: dict[int, Fact] = field(default_factory=dict)
-    other_reports: list[Fact] = field(default_factory=list)
+    # voluntary reports and annual updates without a stated year: how many, and the latest
+    other_reports_count: int = 0
+    latest_other_report: Fact | None = None
     # (report, reporting_year) -> the latest note that the report was missing
     missing: dict[tuple[str, int | None], Fact] = field(default_factory=dict)
     # article -> facts
     declared: dict[int, Fact] = field(default_factory=dict)
     completed: dict[int, Fact] = field(default_factory=dict)
-    new_contamination: list[Fact] = field(default_factory=list)
+    # new contamination can be reported area by area: keep how many and the latest
+    new_contamination_count: int = 0
+    latest_new_contamination: Fact | None = None
     extension_requests: dict[int, Fact] = field(default_factory=dict)
     extensions_granted: dict[int, Fact] = field(default_factory=dict)
     extension_closed: dict[int, Fact] = field(default_factory=dict)
     retention_declared: Fact | None = None
     retained_stock_reported: Fact | None = None
     retained_stock_destroyed: Fact | None = None
+
+    def copy(self) -> Standing:
+        """An independent copy to fold further (facts are immutable and shared)."""
+        clone = copy.copy(self)
+        for name in ("annual_reports", "missing", "declared", "completed", "extension_requests",
+                     "extensions_granted", "extension_closed"):
+            setattr(clone, name, dict(getattr(self, name)))
+        return clone
 
     # -- folding ------------------------------------------------------------------
     def add(self, fact: Fact) -> None:
@@ -139,11 +152,17 @@ def _report(s: Standing, f: Fact) -> None:
     elif report == "annual" and year is not None:
         s.annual_reports.setdefault(int(year), f)
     else:  # voluntary reports, and annual updates whose year the sources do not give
-        s.other_reports.append(f)
+        s.other_reports_count += 1
+        s.latest_other_report = f
 
 
 def _missing(s: Standing, f: Fact) -> None:
     s.missing[(f.data["report"], f.data.get("reporting_year"))] = f
+
+
+def _new_contamination(s: Standing, f: Fact) -> None:
+    s.new_contamination_count += 1
+    s.latest_new_contamination = f
 
 
 def _declared(article: int):  # type: ignore[no-untyped-def]
@@ -181,7 +200,7 @@ _HANDLERS = {
     "ContaminationDeclared": _declared(4),
     "ClearanceCompleted": _completed(4),
     "VictimsDeclared": _declared(5),
-    "NewContaminationReported": lambda s, f: s.new_contamination.append(f),
+    "NewContaminationReported": _new_contamination,
     "ExtensionRequested": _extension("extension_requests"),
     "ExtensionGranted": _extension("extensions_granted"),
     "ExtensionRequestClosed": _extension("extension_closed"),

@@ -65,7 +65,7 @@ def status_of(standing: Standing, convention: Convention, as_of: date) -> dict[s
         "withdrawal": withdrawal,
         "initial_report": None,
         "annual_reports": [],
-        "other_reports": [],
+        "other_reports": {"count": 0, "latest": None},
         "obligations": [],
         "retention": None,
     }
@@ -89,10 +89,7 @@ def status_of(standing: Standing, convention: Convention, as_of: date) -> dict[s
             s.missing.get(("annual", year)),
         )
         status["annual_reports"].append({"reporting_year": year, **entry})
-    status["other_reports"] = [
-        {**(ref(f) or {}), "report": f.data["report"], "reporting_year": f.data.get("reporting_year")}
-        for f in s.other_reports
-    ]
+    status["other_reports"] = {"count": s.other_reports_count, "latest": ref(s.latest_other_report)}
     status["obligations"] = _obligations(s, convention, as_of, eif)
     if s.retention_declared or s.retained_stock_destroyed:
         status["retention"] = {
@@ -162,8 +159,9 @@ def _obligations(s: Standing, convention: Convention, as_of: date, eif: date) ->
             if completed is None and overdue_from <= as_of:
                 entry["state"] = "overdue"
                 entry["overdue_since"] = overdue_from.isoformat()
-            if article == 4 and s.new_contamination:
-                entry["new_contamination"] = [ref(f) for f in s.new_contamination]
+            if article == 4:
+                entry["new_contamination"] = {"count": s.new_contamination_count,
+                                              "latest": ref(s.latest_new_contamination)}
         out.append(entry)
     return out
 

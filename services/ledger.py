@@ -123,6 +123,14 @@ class Ledger(Application[str]):
         params.append(known)
         return [row_fact(r) for r in self.query(sql, params)]
 
+    def facts_since(self, convention: str, seq: int) -> list[tuple[int, Fact]]:
+        """Facts committed after sequence number `seq`, in commit order (index catch-up)."""
+        rows = self.query(
+            f"SELECT seq, {', '.join(COLUMNS)} FROM ledger_facts WHERE convention = ? AND seq > ? ORDER BY seq",
+            [convention, seq],
+        )
+        return [(r[0], row_fact(r[1:])) for r in rows]
+
     def timeline(self, dossier_id: str) -> list[tuple[Fact, str | None]]:
         """Every fact of a dossier in valid-time order, with the id of the correction
         that retracted it, if any."""

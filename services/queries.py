@@ -9,7 +9,9 @@ from domain.conventions import load_convention
 from domain.dates import utc_text
 from domain.errors import EmptyLedgerError
 from projections.overdue_reports import overdue_reports
-from projections.state_status import fold_by_dossier, status_of, summarize
+from domain.standing import Standing
+from projections.state_status import status_of, summarize
+from projections.status_index import StatusIndex
 from services.commands import Commands
 from services.ledger import Ledger
 
@@ -18,6 +20,7 @@ class Queries:
     def __init__(self, ledger: Ledger, commands: Commands) -> None:
         self.ledger = ledger
         self.commands = commands
+        self._indexes: dict[str, StatusIndex] = {}
 
     def status(
         self, *, as_of: date, known_at: datetime, state: str | None = None, convention: str = "CCM"
@@ -26,10 +29,7 @@ class Queries:
         dossier_id = self.commands.resolve_state(state, conv.id) if state else None
         if dossier_id is None and not self.ledger.registered_states(conv.id):
             raise EmptyLedgerError(self.ledger.settings.location)
-        facts = self.ledger.facts_known(
-            convention=conv.id, as_of=as_of, known_at=known_at, dossier_id=dossier_id
-        )
-        standings = fold_by_dossier(facts)
+        standings = self.standings(conv.id, as_of, known_at, dossier_id)
         statuses = [status_of(s, conv, as_of) for s in standings.values()]
         statuses.sort(key=lambda st: st["name"])
         return {
@@ -39,6 +39,16 @@ class Queries:
             "summary": summarize(statuses),
             "states": statuses,
         }
+
+    def standings(self, convention: str, as_of: date, known_at: datetime,
+                  dossier_id: str | None = None) -> dict[str, Standing]:
+        """The fold of every State (or one) as of a date, as known at a time, from the
+        in-memory status index, first caught up with whatever any process committed."""
+        index = self._indexes.get(convention)
+        if index is None:
+            index = self._indexes[convention] = StatusIndex(convention)
+        index.add_all(self.ledger.facts_since(convention, index.position))
+        return index.standings(as_of, known_at, dossier_id)
 
     def overdue(self, *, as_of: date, known_at: datetime, convention: str = "CCM") -> dict[str, Any]:
         st = self.status(as_of=as_of, known_at=known_at, convention=convention)

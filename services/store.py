@@ -27,6 +27,7 @@ COLUMNS = (
 )
 
 _TABLE = """CREATE TABLE IF NOT EXISTS ledger_facts (
+    seq {seq},
     dossier_id TEXT NOT NULL,
     version INTEGER NOT NULL,
     event_id TEXT NOT NULL,
@@ -42,7 +43,7 @@ _TABLE = """CREATE TABLE IF NOT EXISTS ledger_facts (
     import_key TEXT,
     retracts TEXT,
     data TEXT NOT NULL,
-    PRIMARY KEY (dossier_id, version))"""
+    UNIQUE (dossier_id, version))"""
 _INDEXES = (
     "CREATE UNIQUE INDEX IF NOT EXISTS ledger_facts_import_key "
     "ON ledger_facts (convention, import_key) WHERE import_key IS NOT NULL",
@@ -50,7 +51,14 @@ _INDEXES = (
     "CREATE INDEX IF NOT EXISTS ledger_facts_retracts ON ledger_facts (retracts) "
     "WHERE retracts IS NOT NULL",
 )
-FACTS_DDL = (_TABLE, *_INDEXES)
+
+
+def facts_ddl(dialect: str) -> tuple[str, ...]:
+    """`seq` orders facts by commit, so a reader can catch up with `seq > last seen`:
+    SQLite serialises writers; on PostgreSQL the facts are inserted while the recorder
+    holds its exclusive lock on the events table (see PostgresLedgerRecorder)."""
+    seq = "INTEGER PRIMARY KEY AUTOINCREMENT" if dialect == "sqlite" else "BIGSERIAL PRIMARY KEY"
+    return (_TABLE.format(seq=seq), *_INDEXES)
 
 
 def _json_default(value: Any) -> Any:
@@ -109,7 +117,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     _insert_fact = f"INSERT INTO ledger_facts ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *FACTS_DDL]
+        return [*super().construct_create_table_statements(), *facts_ddl("sqlite")]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -138,13 +146,17 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         super().__init__(*args, **kwargs)
         table = qualified_facts_table(self.datastore.schema)
         self._insert_fact = self._insert_fact.replace("INTO ledger_facts", f"INTO {table}")
-        for statement in FACTS_DDL:
+        for statement in facts_ddl("postgres"):
             statement = statement.replace("EXISTS ledger_facts (", f"EXISTS {table} (")
             statement = statement.replace("ON ledger_facts ", f"ON {table} ")
             self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        facts: Iterable[Fact] = kwargs.get("facts", ())
-        rows = [fact_row(f) for f in facts]
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        # After the parent has locked the events table and inserted the events, so that
+        # fact sequence numbers are assigned in commit order.
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        rows = [fact_row(f) for f in kwargs.get("facts", ())]
         if rows:
-            curs.executemany(self._insert_fact, rows)
+            # Own cursor: the parent reads the events' RETURNING ids from `curs` afterwards.
+            with curs.connection.cursor() as facts_cursor:
+                facts_cursor.executemany(self._insert_fact, rows)

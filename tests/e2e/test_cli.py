@@ -1,0 +1,102 @@
+"""The `treaty` command as a user runs it: a real process on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TREATY = Path(sys.executable).parent / "treaty"
+
+
+def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TREATY_DB_PATH": str(db), "COLUMNS": "200"}
+    env.pop("TREATY_POSTGRES_DSN", None)
+    return subprocess.run([str(TREATY), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("cli") / "ledger.sqlite"
+    first = run(path, "load", "ccm-2018")
+    assert first.returncode == 0, first.stderr
+    assert "125 States" in first.stdout
+    return path
+
+
+def test_an_empty_ledger_says_how_to_load_it(tmp_path):
+    result = run(tmp_path / "empty.sqlite", "status", "--as-of", "2018-06-30")
+    assert result.returncode == 2
+    assert "treaty load ccm-2018" in result.stderr
+
+
+def test_loading_again_adds_nothing(db):
+    again = run(db, "load", "ccm-2018")
+    assert again.returncode == 0, again.stderr
+    assert " 0 events added" in again.stdout
+
+
+def test_status_as_json_gives_the_2018_counts(db):
+    result = run(db, "status", "--as-of", "2018-06-30", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert (summary["states_parties"]["count"], summary["in_force"]["count"],
+            summary["signatories"]["count"], summary["joined"]["count"]) == (103, 102, 17, 120)
+
+
+def test_status_as_a_table_is_readable(db):
+    result = run(db, "status", "--as-of", "2018-06-30")
+    assert result.returncode == 0, result.stderr
+    assert "103 States Parties (102 in force, 1 not yet in force), 17 signatories, 120 in all" in result.stdout
+    assert "Sri Lanka" in result.stdout
+
+
+def test_one_state_can_be_named_by_an_alias_or_iso3(db):
+    by_alias = json.loads(run(db, "status", "--as-of", "2018-06-30", "--state", "Cape Verde",
+                              "--format", "json").stdout)
+    by_code = json.loads(run(db, "status", "--as-of", "2018-06-30", "--state", "cpv", "--format", "json").stdout)
+    assert by_alias["states"][0]["name"] == by_code["states"][0]["name"] == "Cabo Verde"
+
+
+def test_an_unknown_state_gets_close_names_suggested(db):
+    result = run(db, "status", "--state", "Benim")
+    assert result.returncode == 2
+    assert "did you mean Benin" in result.stderr
+
+
+def test_an_impossible_date_is_refused_with_the_option_named(db):
+    result = run(db, "status", "--as-of", "2018-02-30")
+    assert result.returncode == 2
+    assert "--as-of" in result.stderr and "2018-02-30" in result.stderr
+
+
+def test_overdue_lists_the_13_initial_reports_of_paragraph_85(db):
+    result = run(db, "overdue", "--as-of", "2018-06-30", "--format", "json")
+    names = [r["name"] for r in json.loads(result.stdout)["initial"]]
+    assert len(names) == 13 and "Benin" in names and "Sri Lanka" not in names
+
+
+def test_timeline_shows_events_with_record_time_actor_and_source(db):
+    result = run(db, "timeline", "Benin", "--format", "json")
+    events = json.loads(result.stdout)["events"]
+    assert events[0]["event_id"] == "CCM/BEN/1"
+    assert all(e["recorded_by"] == "reference-loader" and e["source"] for e in events)
+
+
+def test_a_recorded_fact_and_its_retraction_change_the_answer_from_their_record_time(tmp_path, db):
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(db.read_bytes())
+    rec = run(copy, "record", "report_submitted", "--state", "Benin", "--on", "2018-06-29",
+              "--source", "UNODA Article 7 database", "--field", "report=initial")
+    assert rec.returncode == 0, rec.stderr
+    event_id = rec.stdout.split()[-1]
+    overdue = json.loads(run(copy, "overdue", "--as-of", "2018-06-30", "--format", "json").stdout)
+    assert "Benin" not in [r["name"] for r in overdue["initial"]]
+    ret = run(copy, "retract", event_id, "--reason", "entered against the wrong State")
+    assert ret.returncode == 0, ret.stderr
+    overdue = json.loads(run(copy, "overdue", "--as-of", "2018-06-30", "--format", "json").stdout)
+    assert "Benin" in [r["name"] for r in overdue["initial"]]
