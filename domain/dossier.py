@@ -9,11 +9,11 @@ source document. Events are never edited; `retract` records a correction.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import uuid
 from datetime import date, datetime
 from typing import Any
-
-import uuid
 
 from eventsourcing.domain import Aggregate
 
@@ -103,7 +103,10 @@ class Dossier(Aggregate):
         import_key: str | None
 
         def apply(self, aggregate: Dossier) -> None:
-            aggregate._apply_fact(self.to_fact())
+            # Only decisions' inputs change the aggregate; skip building a fact otherwise.
+            name = type(self).__name__
+            if name in _DECISIVE or name == "EventRetracted":
+                aggregate._apply_fact(self.to_fact())
 
         def to_fact(self) -> Fact:
             data = {k: v for k, v in self.__dict__.items() if k not in _COMMON}
@@ -196,6 +199,17 @@ class Dossier(Aggregate):
         self.retracted: set[int] = set()
         self.retractions: set[int] = set()
         self.standing = Standing()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dossier:
+        # The repository's cache hands out deep copies; facts are immutable, so copying
+        # the containers is enough and keeps a command's load cheap.
+        clone = copy.copy(self)
+        clone.decisive = list(self.decisive)
+        clone.retracted = set(self.retracted)
+        clone.retractions = set(self.retractions)
+        clone.standing = self.standing.copy()
+        clone._pending_events = list(self._pending_events)
+        return clone
 
     @property
     def dossier(self) -> str:

@@ -48,3 +48,14 @@ class EmptyLedgerError(LedgerError, LookupError):
             f"the ledger at {location} holds no States yet; load the reference data with "
             "`treaty load ccm-2018` (or `make run`)"
         )
+
+
+class ConcurrencyConflictError(LedgerError, RuntimeError):
+    """Other writers kept changing the same State; nothing of this command was written."""
+
+    def __init__(self, dossier_id: str, attempts: int) -> None:
+        self.field = "state"
+        super().__init__(
+            f"state: {dossier_id} changed under this command {attempts} times in a row; nothing was "
+            "written, try again"
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from domain.dates import When
@@ -28,13 +29,31 @@ class Fact:
     import_key: str | None
     data: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    def __deepcopy__(self, memo: dict[int, Any]) -> Fact:
+        # Immutable: copies of an aggregate (the repository's cache hands out deep copies)
+        # can share it.
+        return self
+
+    @cached_property
     def event_id(self) -> str:
         return event_id_of(self.dossier_id, self.version)
 
     @property
     def when(self) -> When:
         return When(on=self.occurred_on, earliest=self.occurred_from)
+
+    @cached_property
+    def citation(self) -> dict[str, Any]:
+        """How answers cite this fact (computed once: facts are immutable). Do not mutate."""
+        w = self.when
+        return {
+            "on": w.on.isoformat(),
+            "earliest": w.earliest.isoformat() if w.earliest else None,
+            "precision": w.precision,
+            "text": w.text(),
+            "event_id": self.event_id,
+            "source": self.source,
+        }
 
 
 def event_id_of(dossier_id: str, version: int) -> str:

@@ -31,17 +31,7 @@ def fold_by_dossier(facts: Iterable[Fact]) -> dict[str, Standing]:
 
 def ref(fact: Fact | None) -> dict[str, Any] | None:
     """How a status cites the event behind it."""
-    if fact is None:
-        return None
-    w = fact.when
-    return {
-        "on": w.on.isoformat(),
-        "earliest": w.earliest.isoformat() if w.earliest else None,
-        "precision": w.precision,
-        "text": w.text(),
-        "event_id": fact.event_id,
-        "source": fact.source,
-    }
+    return None if fact is None else fact.citation
 
 
 def status_of(standing: Standing, convention: Convention, as_of: date) -> dict[str, Any]:

@@ -19,13 +19,13 @@ from __future__ import annotations
 from bisect import bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from domain.facts import Fact
 from domain.standing import Standing
 
 CHECKPOINT_EVERY = 64
-_BEGINNING = datetime.min.replace(tzinfo=timezone.utc)
+_BEGINNING = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass

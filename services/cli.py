@@ -6,11 +6,12 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
-from enum import Enum
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
+from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -25,13 +26,13 @@ out = Console()
 err = Console(stderr=True)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @contextmanager
@@ -44,6 +45,10 @@ def _system() -> Iterator[System]:
     except (LedgerError, InvalidDateError, ValueError, LookupError) as e:
         err.print(f"[bold red]error:[/] {e}")
         raise typer.Exit(2) from None
+    except PersistenceError as e:
+        where = system.settings.location if system else "the configured store"
+        err.print(f"[bold red]error:[/] the event store at {where} failed: {type(e).__name__}: {e}")
+        raise typer.Exit(3) from None
     finally:
         if system is not None:
             system.close()
@@ -134,6 +139,8 @@ def _obligation_cell(o: dict[str, Any] | None) -> str:
 
 @app.command()
 def overdue(as_of: AsOf = None, known_at: KnownAt = None,
+            all_rows: Annotated[bool, typer.Option(
+                "--all", help="List every overdue annual report, not only those a source records as missing.")] = False,
             fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
     """Overdue Article 7 reports on a date: initial reports, then annual reports by year."""
     with _system() as system:
@@ -148,14 +155,29 @@ def overdue(as_of: AsOf = None, known_at: KnownAt = None,
     for r in result["initial"]:
         table.add_row(r["name"], r["due_on"], r["overdue_since"], r["evidence"])
     out.print(table)
-    out.print(f"[bold]Annual reports overdue[/] ({len(result['annual'])}; 'no report recorded' means the "
-              "ledger holds no report, 'recorded missing' that a source says it was missing):")
-    table = Table(header_style="bold")
-    for col in ("Year", "State", "Due", "Evidence"):
-        table.add_column(col)
+    by_year: dict[int, list[dict[str, Any]]] = {}
     for r in result["annual"]:
-        table.add_row(str(r["reporting_year"]), r["name"], r["due_on"], r["evidence"])
-    out.print(table)
+        by_year.setdefault(r["reporting_year"], []).append(r)
+    out.print("[bold]Annual reports overdue[/] by reporting year ('recorded missing': a source says so; "
+              "'no report recorded': the ledger holds no report, which may be a gap in its sources):")
+    summary = Table(header_style="bold")
+    for col in ("Year", "Due", "Recorded missing", "No report recorded"):
+        summary.add_column(col)
+    for year, rows in sorted(by_year.items()):
+        missing = sum(r["evidence"] == "recorded missing" for r in rows)
+        summary.add_row(str(year), rows[0]["due_on"], str(missing), str(len(rows) - missing))
+    out.print(summary)
+    shown = [r for r in result["annual"] if all_rows or r["evidence"] == "recorded missing"]
+    if shown:
+        table = Table(header_style="bold")
+        for col in ("Year", "State", "Due", "Evidence", "Source"):
+            table.add_column(col, overflow="fold")
+        for r in shown:
+            source = r["recorded_missing"]["source"] if r["recorded_missing"] else ""
+            table.add_row(str(r["reporting_year"]), r["name"], r["due_on"], r["evidence"], source)
+        out.print(table)
+    if not all_rows:
+        out.print("(--all lists every overdue annual report)")
 
 
 @app.command()

@@ -13,12 +13,18 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.conventions import Convention, load_convention
 from domain.dates import When, parse_date
 from domain.dossier import OBLIGATION_FACTS, Dossier, Provenance, storage_id
-from domain.errors import AlreadyRegisteredError, InvalidValueError, UnknownStateError
+from domain.errors import (
+    AlreadyRegisteredError,
+    ConcurrencyConflictError,
+    InvalidValueError,
+    UnknownStateError,
+)
 from services.ledger import Ledger
 
 MAX_ATTEMPTS = 50
@@ -167,13 +173,12 @@ class Commands:
                 self.ledger.save(dossier)
                 return [f"{dossier_id}/{v}" for v in range(first, dossier.version + 1)]
             except IntegrityError:
+                self.ledger.forget(storage_id(dossier_id))
                 _back_off(attempt)
-        raise RuntimeError(f"gave up after {MAX_ATTEMPTS} version conflicts on {dossier_id}")
+        raise ConcurrencyConflictError(dossier_id, MAX_ATTEMPTS)
 
     def _get_or_register(self, dossier_id: str, conv: Convention, registration: dict[str, Any] | None,
                          actor: str, now: datetime) -> Dossier:
-        from eventsourcing.application import AggregateNotFoundError
-
         try:
             return self.ledger.repository.get(storage_id(dossier_id))
         except AggregateNotFoundError:
@@ -209,10 +214,8 @@ class Commands:
         for attempt in range(MAX_ATTEMPTS):
             try:
                 dossier: Dossier = self.ledger.repository.get(storage_id(dossier_id))
-            except Exception as e:  # AggregateNotFoundError
-                if type(e).__name__ == "AggregateNotFoundError":
-                    raise UnknownStateError(dossier_id.partition("/")[2]) from None
-                raise
+            except AggregateNotFoundError:
+                raise UnknownStateError(dossier_id.partition("/")[2]) from None
             decide(dossier)
             event_id = dossier.last_event_id()  # decide() has appended it
             try:
@@ -222,8 +225,9 @@ class Commands:
                 if import_key and import_key in self.ledger.existing_import_keys(dossier_id.partition("/")[0]):
                     return self._event_with_import_key(dossier_id, import_key)
                 last_error = e  # a concurrent writer won this version: decide again on fresh state
+                self.ledger.forget(storage_id(dossier_id))
                 _back_off(attempt)
-        raise RuntimeError(f"gave up after {MAX_ATTEMPTS} version conflicts on {dossier_id}") from last_error
+        raise ConcurrencyConflictError(dossier_id, MAX_ATTEMPTS) from last_error
 
     def _event_with_import_key(self, dossier_id: str, import_key: str) -> str:
         rows = self.ledger.query(

@@ -30,7 +30,9 @@ class DateAsISO(Transcoding):
 def environment_for(settings: Settings) -> dict[str, str]:
     env = {
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
-        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        # Optimistic: trust the cached aggregate and let the store's version uniqueness
+        # catch a writer elsewhere; on a conflict the command forgets it and reloads.
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
         "IS_SNAPSHOTTING_ENABLED": "n",
     }
     if settings.postgres_dsn:
@@ -82,6 +84,15 @@ class Ledger(Application[str]):
         facts = [e.to_fact() for obj in objs if isinstance(obj, Dossier) for e in obj.pending_events]
         return super().save(*objs, facts=facts, **kwargs)
 
+    def forget(self, aggregate_id: Any) -> None:
+        """Drop a cached aggregate (after a version conflict it is stale)."""
+        cache = self.repository.cache
+        if cache is not None:
+            try:
+                cache.get(aggregate_id, evict=True)
+            except KeyError:
+                pass
+
     # ------------------------------------------------------------------ raw reads
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query written with `?` placeholders on either store."""
@@ -125,11 +136,12 @@ class Ledger(Application[str]):
 
     def facts_since(self, convention: str, seq: int) -> list[tuple[int, Fact]]:
         """Facts committed after sequence number `seq`, in commit order (index catch-up)."""
-        rows = self.query(
-            f"SELECT seq, {', '.join(COLUMNS)} FROM ledger_facts WHERE convention = ? AND seq > ? ORDER BY seq",
-            [convention, seq],
-        )
-        return [(r[0], row_fact(r[1:])) for r in rows]
+        # Filter the convention here, not in SQL, so the store walks the primary key.
+        rows = self.query(f"SELECT seq, {', '.join(COLUMNS)} FROM ledger_facts WHERE seq > ? ORDER BY seq", [seq])
+        return [(r[0], row_fact(r[1:])) for r in rows if r[4] == convention]
+
+    def is_empty(self) -> bool:
+        return not self.query("SELECT 1 FROM ledger_facts LIMIT 1")
 
     def timeline(self, dossier_id: str) -> list[tuple[Fact, str | None]]:
         """Every fact of a dossier in valid-time order, with the id of the correction

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -155,10 +154,11 @@ def build_plan(dataset_dir: Path, convention: str, undated: list[str] | None = N
             counterpart["source"] += f" | also {row['source']}"
             continue
         note = " ".join(p for p in (f"\u201c{row['quote']}\u201d" if row.get("quote") else "", row["notes"]) if p)
+        start, on = row["occurred_from"], row["occurred_on"]
         item: dict[str, Any] = {
-            "fact": fact, "occurred_on": row["occurred_on"],
-            "occurred_from": (row["occurred_from"] if row["occurred_from"] and row["occurred_from"] != row["occurred_on"]
-                              else None if row["occurred_from"] else "unknown"),
+            "fact": fact, "occurred_on": on,
+            # same day: exact; another day: a range; empty: only the upper bound is known
+            "occurred_from": None if start == on else (start or "unknown"),
             "source": row["source"], "note": note,
             "import_key": _key("ccm-2018", iso3, fact, row["report"], row["reporting_year"], row["occurred_on"],
                                _digest(row["source"], row["detail"], row["article"])),

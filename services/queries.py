@@ -8,8 +8,8 @@ from typing import Any
 from domain.conventions import load_convention
 from domain.dates import utc_text
 from domain.errors import EmptyLedgerError
-from projections.overdue_reports import overdue_reports
 from domain.standing import Standing
+from projections.overdue_reports import overdue_reports
 from projections.state_status import status_of, summarize
 from projections.status_index import StatusIndex
 from services.commands import Commands
@@ -27,9 +27,9 @@ class Queries:
     ) -> dict[str, Any]:
         conv = load_convention(convention)
         dossier_id = self.commands.resolve_state(state, conv.id) if state else None
-        if dossier_id is None and not self.ledger.registered_states(conv.id):
-            raise EmptyLedgerError(self.ledger.settings.location)
         standings = self.standings(conv.id, as_of, known_at, dossier_id)
+        if not standings and self.ledger.is_empty():
+            raise EmptyLedgerError(self.ledger.settings.location)
         statuses = [status_of(s, conv, as_of) for s in standings.values()]
         statuses.sort(key=lambda st: st["name"])
         return {

@@ -47,7 +47,6 @@ _TABLE = """CREATE TABLE IF NOT EXISTS ledger_facts (
 _INDEXES = (
     "CREATE UNIQUE INDEX IF NOT EXISTS ledger_facts_import_key "
     "ON ledger_facts (convention, import_key) WHERE import_key IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS ledger_facts_valid ON ledger_facts (convention, occurred_on)",
     "CREATE INDEX IF NOT EXISTS ledger_facts_retracts ON ledger_facts (retracts) "
     "WHERE retracts IS NOT NULL",
 )

@@ -4,7 +4,7 @@ as-of date and known-at time, with facts learned late and facts retracted."""
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from projections.state_status import status_of
 from projections.status_index import StatusIndex
 
 CCM = load_convention("CCM")
-T0 = datetime(2020, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def _fact(dossier: str, version: int, kind: str, on: date, recorded: datetime, **data) -> Fact:
