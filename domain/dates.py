@@ -65,7 +65,10 @@ def utc_text(moment: datetime) -> str:
     """Fixed-width UTC text, so that string order is time order in every store."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware (UTC)")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    # isoformat: zero-padded years, and several times faster than strftime on every write
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class InvalidDateError(ValueError):

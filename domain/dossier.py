@@ -109,7 +109,13 @@ class Dossier(Aggregate):
                 aggregate._apply_fact(self.to_fact())
 
         def to_fact(self) -> Fact:
-            data = {k: v for k, v in self.__dict__.items() if k not in _COMMON}
+            # Fact data is JSON-shaped (dates as ISO text) whether it comes from an event or
+            # from the store, so a projection never sees two types for one field.
+            data = {
+                k: (v.isoformat() if isinstance(v, date) else v)
+                for k, v in self.__dict__.items()
+                if k not in _COMMON
+            }
             return Fact(
                 dossier_id=self.dossier,
                 version=self.originator_version,

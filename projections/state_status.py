@@ -133,10 +133,10 @@ def _obligations(s: Standing, convention: Convention, as_of: date, eif: date) ->
                 original = convention.stockpile_deadline(eif)
             else:
                 starts = declared.data.get("obligation_starts_on")
-                start = date.fromisoformat(starts) if isinstance(starts, str) else (starts or eif)
+                start = date.fromisoformat(starts) if starts else eif
                 original = convention.clearance_deadline(max(start, eif))
             granted = s.extensions_granted.get(article)
-            deadline = date.fromisoformat(str(granted.data["new_deadline"])) if granted else original
+            deadline = date.fromisoformat(granted.data["new_deadline"]) if granted else original
             entry.update(
                 original_deadline_on=original.isoformat(),
                 deadline_on=deadline.isoformat(),

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
@@ -27,8 +28,21 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+class FastJSONTranscoder(JSONTranscoder):
+    """The library's JSON format, encoded by orjson (several times faster than `json`).
+
+    Dates and datetimes are passed to the registered transcodings exactly as the library's
+    own encoder does, so stored events decode with the standard decoder. orjson would write
+    a UUID inside an event's state as a plain string; our events carry none (the mapper
+    removes the originator id) and a test round-trips every event type."""
+
+    def encode(self, obj: Any) -> bytes:
+        return orjson.dumps(obj, default=self._encode_obj, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
 def environment_for(settings: Settings) -> dict[str, str]:
     env = {
+        "TRANSCODER_TOPIC": "services.ledger:FastJSONTranscoder",
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
         # Optimistic: trust the cached aggregate and let the store's version uniqueness
         # catch a writer elsewhere; on a conflict the command forgets it and reloads.

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -60,12 +61,6 @@ def facts_ddl(dialect: str) -> tuple[str, ...]:
     return (_TABLE.format(seq=seq), *_INDEXES)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in a fact")
-
-
 def fact_row(fact: Fact) -> tuple[Any, ...]:
     convention, _, iso3 = fact.dossier_id.partition("/")
     return (
@@ -83,7 +78,7 @@ def fact_row(fact: Fact) -> tuple[Any, ...]:
         fact.note,
         fact.import_key,
         fact.data.get("retracted_event_id"),
-        json.dumps(fact.data, default=_json_default, separators=(",", ":"), ensure_ascii=False),
+        orjson.dumps(fact.data).decode(),
     )
 
 
