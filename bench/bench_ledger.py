@@ -115,6 +115,19 @@ def build(settings: Settings, n_events: int, n_states: int, seed: int = 7) -> tu
     return time.perf_counter() - t0, written
 
 
+def _raw_db(db: Path) -> sqlite3.Connection:
+    """A fresh SQLite file with the same durability as the ledger: WAL, synchronous=FULL, and
+    the same events table shape as eventsourcing's (primary key on id and version)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
+                "state BLOB, PRIMARY KEY (originator_id, originator_version))")
+    return con
+
+
 def raw_bulk_baseline(app_db: Path, work: Path, sample: int) -> dict[str, float]:
     """Insert `sample` of the application's own rows with raw sqlite3, one transaction."""
     src = sqlite3.connect(app_db)
@@ -125,14 +138,7 @@ def raw_bulk_baseline(app_db: Path, work: Path, sample: int) -> dict[str, float]
     src.close()
     out = {}
     for label, with_facts in (("events_only", False), ("events_and_facts", True)):
-        db = work / f"raw_bulk_{label}.sqlite"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(db) + suffix).unlink(missing_ok=True)
-        con = sqlite3.connect(db, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=FULL")
-        con.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
-                    "state BLOB, PRIMARY KEY (originator_id, originator_version))")
+        con = _raw_db(work / f"raw_bulk_{label}.sqlite")
         con.execute(f"CREATE TABLE ledger_facts (seq INTEGER PRIMARY KEY AUTOINCREMENT, {', '.join(cols)})")
         t0 = time.perf_counter()
         con.execute("BEGIN")
@@ -170,14 +176,7 @@ def raw_one_row_transactions(work: Path, app_db: Path, n: int) -> float:
     rows = src.execute("SELECT originator_id, originator_version, topic, state FROM stored_events "
                        "ORDER BY rowid DESC LIMIT ?", (n,)).fetchall()
     src.close()
-    db = work / "raw_one_row.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
-    con = sqlite3.connect(db, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
-    con.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, "
-                "state BLOB, PRIMARY KEY (originator_id, originator_version))")
+    con = _raw_db(work / "raw_one_row.sqlite")
     t0 = time.perf_counter()
     for row in rows:
         con.execute("BEGIN")

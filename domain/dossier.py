@@ -325,33 +325,16 @@ class Dossier(Aggregate):
             )
         self._record(self.WithdrawalNotified, when, prov, now)
 
-    def submit_report(
-        self,
-        *,
-        convention: Convention,
-        report: str,
-        reporting_year: int | None,
-        when: When,
-        prov: Provenance,
-        now: datetime,
-    ) -> None:
+    def submit_report(self, *, convention: Convention, report: str, reporting_year: int | None,
+                      when: When, prov: Provenance, now: datetime) -> None:
         self._check_report(report, reporting_year, when)
         self._record(self.ReportSubmitted, when, prov, now, report=report, reporting_year=reporting_year)
 
-    def note_report_missing(
-        self,
-        *,
-        convention: Convention,
-        report: str,
-        reporting_year: int | None,
-        when: When,
-        prov: Provenance,
-        now: datetime,
-    ) -> None:
+    def note_report_missing(self, *, convention: Convention, report: str, reporting_year: int | None,
+                            when: When, prov: Provenance, now: datetime) -> None:
+        """A source states that the report had not been received as at `when`."""
         self._check_report(report, reporting_year, when)
-        self._record(
-            self.ReportFoundMissing, when, prov, now, report=report, reporting_year=reporting_year
-        )
+        self._record(self.ReportFoundMissing, when, prov, now, report=report, reporting_year=reporting_year)
 
     def _check_report(self, report: str, reporting_year: int | None, when: When) -> None:
         if report not in REPORTS:

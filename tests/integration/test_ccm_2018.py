@@ -140,3 +140,17 @@ def test_lithuania_is_a_state_party_in_2018_and_withdrawn_from_6_march_2025(ccm)
     assert participation(CUT_OFF) == "in_force"
     assert participation(date(2024, 12, 1)) == "withdrawal_pending"
     assert participation(date(2025, 3, 6)) == "withdrawn"
+
+
+@pytest.mark.parametrize("as_of", [date(2010, 8, 1), date(2014, 1, 1), CUT_OFF, date(2025, 6, 1)])
+def test_the_status_index_agrees_with_filtering_in_the_store_itself(ccm, as_of):
+    from domain.conventions import load_convention
+    from projections.state_status import fold_by_dossier, status_of
+
+    ccm_rules = load_convention("CCM")
+    for known_at in (utc(2026, 1, 15, 8, 59), utc(2026, 2, 1)):
+        by_store = fold_by_dossier(ccm.ledger.facts_known(convention="CCM", as_of=as_of, known_at=known_at))
+        by_index = ccm.queries.standings("CCM", as_of, known_at)
+        assert {d: status_of(s, ccm_rules, as_of) for d, s in by_index.items()} == {
+            d: status_of(s, ccm_rules, as_of) for d, s in by_store.items() if s.registered
+        }
