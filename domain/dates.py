@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, timedelta
 
 
@@ -61,6 +62,7 @@ def parse_timestamp(text: str, field: str = "timestamp") -> datetime:
     return value.astimezone(UTC)
 
 
+@lru_cache(maxsize=256)  # a bulk import writes many events with one record time
 def utc_text(moment: datetime) -> str:
     """Fixed-width UTC text, so that string order is time order in every store."""
     if moment.tzinfo is None:
