@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import uuid
 from datetime import date, datetime
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -423,7 +424,7 @@ class Dossier(Aggregate):
 
     def retract(
         self, *, event_id: str, reason: str, superseded_by: str | None, when: When,
-        prov: Provenance, now: datetime,
+        prov: Provenance, now: datetime, _replacement: str | None = None,
     ) -> None:
         dossier_id, version = split_event_id(event_id)
         if dossier_id != self.dossier or not 1 <= version <= self.version:
@@ -450,8 +451,24 @@ class Dossier(Aggregate):
                 )
         self._record(
             self.EventRetracted, when, prov, now,
-            retracted_event_id=event_id, reason=reason.strip(), superseded_by=superseded_by,
+            retracted_event_id=event_id, reason=reason.strip(), superseded_by=superseded_by or _replacement,
         )
+
+    def supersede(
+        self, *, event_id: str, reason: str, replacement: Callable[[Dossier], None], when: When,
+        prov: Provenance, now: datetime,
+    ) -> None:
+        """Retract `event_id` and record its replacement in the same command, so that no
+        record time sees both or neither. `replacement` is the decision that records the new
+        fact (exactly one event); it runs after the retraction, so a corrected deposit date,
+        for example, is not refused as a second deposit."""
+        replacement_id = event_id_of(self.dossier, self.version + 2)
+        self.retract(event_id=event_id, reason=reason, superseded_by=None, when=when, prov=prov, now=now,
+                     _replacement=replacement_id)
+        before = self.version
+        replacement(self)
+        if self.version != before + 1:
+            raise RuleViolationError("replacement", "a supersession must record exactly one new fact")
 
     def last_event_id(self) -> str:
         return event_id_of(self.dossier, self.version)

@@ -201,26 +201,34 @@ def timeline(state: Annotated[str, typer.Argument(help="State name, alias or ISO
     out.print(table)
 
 
+Field = Annotated[list[str] | None, typer.Option("--field", help="Extra field key=value, repeatable.")]
+Earliest = Annotated[str | None, typer.Option(
+    "--from", help="Earliest possible day when only a range is known, or 'unknown' for a bound.")]
+Actor = Annotated[str | None, typer.Option("--actor", help="Who records it (default: settings).")]
+
+
+def _fields(pairs: list[str] | None) -> dict[str, str]:
+    extra = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            err.print(f"[bold red]error:[/] --field: {pair!r} is not key=value (e.g. --field report=initial)")
+            raise typer.Exit(2)
+        extra[key.strip()] = value.strip()
+    return extra
+
+
 @app.command()
 def record(
     fact: Annotated[str, typer.Argument(help="e.g. instrument_deposited, report_submitted, extension_granted")],
     state: Annotated[str, typer.Option("--state", help="State name, alias or ISO3.")],
     on: Annotated[str, typer.Option("--on", help="When it happened (YYYY-MM-DD; the latest possible day).")],
     source: Annotated[str, typer.Option("--source", help="The document it comes from.")],
-    field: Annotated[list[str] | None, typer.Option("--field", help="Extra field key=value, repeatable.")] = None,
-    earliest: Annotated[str | None, typer.Option(
-        "--from", help="Earliest possible day when only a range is known, or 'unknown' for a bound.")] = None,
-    note: Annotated[str, typer.Option("--note")] = "",
-    actor: Annotated[str | None, typer.Option("--actor", help="Who records it (default: settings).")] = None,
+    field: Field = None, earliest: Earliest = None, note: Annotated[str, typer.Option("--note")] = "",
+    actor: Actor = None,
 ) -> None:
     """Record one treaty fact about a State (an immutable event)."""
-    extra = {}
-    for pair in field or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            err.print(f"[bold red]error:[/] --field: {pair!r} is not key=value")
-            raise typer.Exit(2)
-        extra[key.strip()] = value.strip()
+    extra = _fields(field)
     with _system() as system:
         event_id = system.commands.record(
             state=state, fact=fact, occurred_on=on, occurred_from=earliest, source=source, note=note,
@@ -233,15 +241,31 @@ def retract(
     event_id: Annotated[str, typer.Argument(help="The event to retract, e.g. CCM/BEN/3.")],
     reason: Annotated[str, typer.Option("--reason")],
     source: Annotated[str, typer.Option("--source")] = "correction",
-    superseded_by: Annotated[str | None, typer.Option("--superseded-by")] = None,
-    actor: Annotated[str | None, typer.Option("--actor")] = None,
+    actor: Actor = None,
 ) -> None:
     """Record a correction that retracts an event from now on (earlier --known-at answers keep it)."""
     with _system() as system:
         new_id = system.commands.retract(event_id=event_id, reason=reason, source=source,
-                                         superseded_by=superseded_by, actor=actor or system.settings.actor,
-                                         now=_now())
+                                         actor=actor or system.settings.actor, now=_now())
     out.print(f"recorded {new_id}")
+
+
+@app.command()
+def supersede(
+    event_id: Annotated[str, typer.Argument(help="The event to replace, e.g. CCM/BEN/3.")],
+    fact: Annotated[str, typer.Argument(help="The corrected fact, e.g. instrument_deposited.")],
+    on: Annotated[str, typer.Option("--on", help="When the corrected fact happened.")],
+    reason: Annotated[str, typer.Option("--reason")],
+    source: Annotated[str, typer.Option("--source")],
+    field: Field = None, earliest: Earliest = None, actor: Actor = None,
+) -> None:
+    """Replace an event by a corrected fact in one transaction (retraction + new fact)."""
+    extra = _fields(field)
+    with _system() as system:
+        new_id = system.commands.supersede(
+            event_id=event_id, reason=reason, fact=fact, occurred_on=on, occurred_from=earliest, source=source,
+            actor=actor or system.settings.actor, now=_now(), **extra)
+    out.print(f"recorded {new_id} (supersedes {event_id})")
 
 
 def _print_json(data: Any) -> None:

@@ -209,6 +209,26 @@ class Commands:
 
         return self._change(dossier_id, decide, import_key)
 
+    def supersede(
+        self, *, event_id: str, reason: str, fact: str, occurred_on: str | date, source: str, actor: str,
+        now: datetime, occurred_from: str | date | None = None, note: str = "", **fields: Any,
+    ) -> str:
+        """Replace an event by a corrected fact in one transaction; returns the new fact's id."""
+        from domain.facts import split_event_id
+
+        dossier_id, _ = split_event_id(event_id)
+        if fact not in FACTS:
+            raise InvalidValueError("fact", fact, FACTS)
+        conv = load_convention(dossier_id.partition("/")[0])
+        prov = Provenance(recorded_by=actor, source=source, note=note)
+        replacement = _decision(fact, conv, when_from(occurred_on, occurred_from), prov, now, fields)
+
+        def decide(d: Dossier) -> None:
+            d.supersede(event_id=event_id, reason=reason, replacement=replacement,
+                        when=When.exactly(now.date()), prov=prov, now=now)
+
+        return self._change(dossier_id, decide, None)
+
     def _change(self, dossier_id: str, decide: Callable[[Dossier], None], import_key: str | None) -> str:
         last_error: Exception | None = None
         for attempt in range(MAX_ATTEMPTS):

@@ -100,3 +100,17 @@ def test_a_recorded_fact_and_its_retraction_change_the_answer_from_their_record_
     assert ret.returncode == 0, ret.stderr
     overdue = json.loads(run(copy, "overdue", "--as-of", "2018-06-30", "--format", "json").stdout)
     assert "Benin" in [r["name"] for r in overdue["initial"]]
+
+
+def test_a_wrong_deposit_date_is_superseded_and_the_old_answer_stays_auditable(tmp_path, db):
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(db.read_bytes())
+    timeline = json.loads(run(copy, "timeline", "Benin", "--format", "json").stdout)["events"]
+    deposit = next(e for e in timeline if e["kind"] == "InstrumentDeposited")
+    result = run(copy, "supersede", deposit["event_id"], "instrument_deposited", "--on", "2017-08-10",
+                 "--reason", "test correction", "--source", "test", "--field", "instrument=ratification")
+    assert result.returncode == 0, result.stderr
+    benin = json.loads(run(copy, "status", "--as-of", "2018-06-30", "--state", "BEN", "--format", "json").stdout)
+    assert benin["states"][0]["entry_into_force_on"] == "2018-02-01"
+    bad = run(copy, "record", "signed", "--state", "BEN", "--on", "2008-12-03", "--source", "x", "--field", "oops")
+    assert bad.returncode == 2 and "--field" in bad.stderr

@@ -74,14 +74,31 @@ def test_a_correction_changes_answers_from_its_record_time_and_leaves_earlier_an
     assert {e["event_id"]: e["retracted_by"] for e in timeline}["CCM/BEN/4"] == "CCM/BEN/5"
 
 
-def test_a_superseding_correction_swaps_the_deposit_date_from_its_record_time(system):
+def test_a_superseding_correction_swaps_the_deposit_date_at_one_record_time(system):
     _benin(system)
-    system.commands.retract(event_id="CCM/BEN/3", reason="typo in the date", actor="isu",
-                            source="UNTC C.N.xxx.2017", now=utc(2021, 1, 1))
-    system.commands.record(state="BEN", fact="instrument_deposited", instrument="ratification",
-                           occurred_on="2017-08-10", now=utc(2021, 1, 2), **LOADER)
+    new_id = system.commands.supersede(
+        event_id="CCM/BEN/3", reason="typo in the date", fact="instrument_deposited", instrument="ratification",
+        occurred_on="2017-08-10", actor="isu", source="UNTC C.N.xxx.2017", now=utc(2021, 1, 1))
+    assert new_id == "CCM/BEN/5"
     assert _status(system, date(2018, 6, 30), utc(2020, 12, 31))["entry_into_force_on"] == "2018-01-01"
-    assert _status(system, date(2018, 6, 30), utc(2021, 1, 2))["entry_into_force_on"] == "2018-02-01"
+    assert _status(system, date(2018, 6, 30), utc(2021, 1, 1))["entry_into_force_on"] == "2018-02-01"
+    retraction = {e["event_id"]: e for e in system.queries.timeline(state="BEN")["events"]}["CCM/BEN/4"]
+    assert (retraction["data"]["retracted_event_id"], retraction["data"]["superseded_by"]) == ("CCM/BEN/3",
+                                                                                               "CCM/BEN/5")
+
+
+def test_a_supersession_whose_replacement_is_refused_writes_nothing(system):
+    _benin(system)
+    before = _count(system)
+    with pytest.raises(InvalidDateError):
+        system.commands.supersede(event_id="CCM/BEN/3", reason="x", fact="instrument_deposited",
+                                  instrument="ratification", occurred_on="2017-02-30", actor="isu", source="s",
+                                  now=utc(2021, 1, 1))
+    with pytest.raises(InvalidValueError):
+        system.commands.supersede(event_id="CCM/BEN/3", reason="x", fact="instrument_deposited",
+                                  instrument="signature", occurred_on="2017-08-10", actor="isu", source="s",
+                                  now=utc(2021, 1, 1))
+    assert _count(system) == before
 
 
 def _count(system):
