@@ -109,7 +109,8 @@ def status(
         f"{s['joined']['count']} in all."
     )
     table = Table(show_lines=False, header_style="bold")
-    for col in ("State", "ISO3", "Participation", "In force", "Initial report", "Annual overdue", "Art. 3", "Art. 4"):
+    table.add_column("State", min_width=16, overflow="fold")
+    for col in ("ISO3", "Participation", "In force", "Initial report", "Annual overdue", "Art. 3", "Art. 4"):
         table.add_column(col)
     for st in result["states"]:
         if st["participation"] == "not_joined":
@@ -118,11 +119,12 @@ def status(
         initial = "" if rep is None else (
             f"received {rep['received']['text']}" if rep["received"] else
             f"[red]overdue since {rep['overdue_since']}[/]" if rep["state"] == "overdue" else f"due {rep['due_on']}")
-        annual = [str(a["reporting_year"]) for a in st["annual_reports"] if a["state"] == "overdue"]
+        late = [str(a["reporting_year"]) for a in st["annual_reports"] if a["state"] == "overdue"]
+        annual = ", ".join(late) if len(late) <= 2 else f"{len(late)} years ({late[0]}-{late[-1]})"
         obligations = {o["article"]: o for o in st["obligations"]}
         table.add_row(
             st["name"], st["iso3"], st["participation"].replace("_", " "), st["entry_into_force_on"] or "",
-            initial, ", ".join(annual), _obligation_cell(obligations.get(3)), _obligation_cell(obligations.get(4)),
+            initial, annual, _obligation_cell(obligations.get(3)), _obligation_cell(obligations.get(4)),
         )
     out.print(table)
 
