@@ -222,10 +222,6 @@ class Dossier(Aggregate):
     def dossier(self) -> str:
         return self.decisive[0].dossier_id if self.decisive else ""
 
-    @property
-    def convention_id(self) -> str:
-        return self.standing.registered.data["convention"] if self.standing.registered else ""
-
     def _apply_fact(self, fact: Fact) -> None:
         if fact.kind == "EventRetracted":
             _, version = split_event_id(fact.data["retracted_event_id"])
@@ -328,16 +324,16 @@ class Dossier(Aggregate):
 
     def submit_report(self, *, convention: Convention, report: str, reporting_year: int | None,
                       when: When, prov: Provenance, now: datetime) -> None:
-        self._check_report(report, reporting_year, when)
+        self._check_report(report, reporting_year)
         self._record(self.ReportSubmitted, when, prov, now, report=report, reporting_year=reporting_year)
 
     def note_report_missing(self, *, convention: Convention, report: str, reporting_year: int | None,
                             when: When, prov: Provenance, now: datetime) -> None:
         """A source states that the report had not been received as at `when`."""
-        self._check_report(report, reporting_year, when)
+        self._check_report(report, reporting_year)
         self._record(self.ReportFoundMissing, when, prov, now, report=report, reporting_year=reporting_year)
 
-    def _check_report(self, report: str, reporting_year: int | None, when: When) -> None:
+    def _check_report(self, report: str, reporting_year: int | None) -> None:
         if report not in REPORTS:
             raise InvalidValueError("report", report, REPORTS)
         if report == "annual":

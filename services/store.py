@@ -50,6 +50,8 @@ _INDEXES = (
     "ON ledger_facts (convention, import_key) WHERE import_key IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS ledger_facts_retracts ON ledger_facts (retracts) "
     "WHERE retracts IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS ledger_facts_states ON ledger_facts (convention, iso3) "
+    "WHERE kind = 'StateRegistered'",
 )
 
 
