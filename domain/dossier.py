@@ -12,14 +12,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
-from datetime import date, datetime
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
 from domain.conventions import Convention
 from domain.dates import When
+from domain.declarations import AREA_SUBJECTS, AREAS, SUBJECTS, VIA
 from domain.errors import InvalidValueError, RuleViolationError
 from domain.facts import Fact, event_id_of, split_event_id
 from domain.standing import Standing
@@ -194,6 +195,15 @@ class Dossier(Aggregate):
     class ExtensionRequestClosed(Event):
         article: int
         outcome: str
+
+    class DeclarationMade(Event):
+        """A State declared something the action plan monitors (see domain.declarations)."""
+
+        subject: str
+        area: str | None
+        reporting_year: int | None
+        detail: str
+        via: str
 
     class EventRetracted(Event):
         retracted_event_id: str
@@ -375,6 +385,24 @@ class Dossier(Aggregate):
         elif obligation_starts_on is not None:
             raise InvalidValueError("obligation_starts_on", obligation_starts_on, "empty for this fact")
         self._record(getattr(self, kind), when, prov, now, **extra)
+
+    def make_declaration(
+        self, *, subject: str, area: str | None, reporting_year: int | None, detail: str, via: str,
+        when: When, prov: Provenance, now: datetime,
+    ) -> None:
+        if subject not in SUBJECTS:
+            raise InvalidValueError("subject", subject, sorted(SUBJECTS))
+        if subject in AREA_SUBJECTS:
+            if area not in AREAS:
+                raise InvalidValueError("area", area, AREAS)
+        elif area:
+            raise InvalidValueError("area", area, f"empty for {subject}")
+        if via not in VIA:
+            raise InvalidValueError("via", via, VIA)
+        if reporting_year is not None and not 1900 < reporting_year < 3000:
+            raise InvalidValueError("reporting_year", reporting_year, "a calendar year such as 2017")
+        self._record(self.DeclarationMade, when, prov, now, subject=subject, area=area or None,
+                     reporting_year=reporting_year, detail=detail, via=via)
 
     def request_extension(
         self, *, article: int, requested_deadline: date | None, when: When, prov: Provenance, now: datetime

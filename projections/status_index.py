@@ -71,6 +71,18 @@ class _Dossier:
         while self.checkpoints and self.checkpoints[-1].folded > position:
             self.checkpoints.pop()
 
+    def known_facts(self, as_of: date, known_at: datetime) -> list[Fact]:
+        """Facts that occurred on or before `as_of`, as known at `known_at` (not retracted)."""
+        end = bisect_right(self.keys, (as_of, 2**62))
+        out = []
+        for fact in self.facts[:end]:
+            if fact.recorded_at > known_at:
+                continue
+            gone = self.retracted_at.get(fact.event_id)
+            if gone is None or gone > known_at:
+                out.append(fact)
+        return out
+
     def standing(self, as_of: date, known_at: datetime) -> Standing:
         end = bisect_right(self.keys, (as_of, 2**62))
         start_cp = None
@@ -123,6 +135,10 @@ class StatusIndex:
             if seq > self.position:
                 self.add(fact)
                 self.position = seq
+
+    def known_facts(self, as_of: date, known_at: datetime) -> dict[str, list[Fact]]:
+        """Every dossier's facts as of a date, as known at a time, in valid-time order."""
+        return {did: d.known_facts(as_of, known_at) for did, d in self.dossiers.items()}
 
     def standings(self, as_of: date, known_at: datetime, dossier_id: str | None = None) -> dict[str, Standing]:
         out = {}

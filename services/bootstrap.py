@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.commands import Commands
 from services.ledger import Ledger
 from services.queries import Queries
+from services.reports import Reports
 from services.settings import Settings
 
 
@@ -16,6 +17,7 @@ class System:
     ledger: Ledger
     commands: Commands
     queries: Queries
+    reports: Reports
 
     def close(self) -> None:
         self.ledger.close()
@@ -25,4 +27,5 @@ def bootstrap(settings: Settings | None = None) -> System:
     settings = settings or Settings()
     ledger = Ledger(settings)
     commands = Commands(ledger)
-    return System(settings=settings, ledger=ledger, commands=commands, queries=Queries(ledger, commands))
+    queries = Queries(ledger, commands)
+    return System(settings=settings, ledger=ledger, commands=commands, queries=queries, reports=Reports(queries))

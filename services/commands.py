@@ -53,7 +53,7 @@ assert set(_OBLIGATIONS.values()) == set(OBLIGATION_FACTS)
 FACTS = (
     "signed", "instrument_deposited", "withdrawal_notified", "report_submitted",
     "report_missing", *_OBLIGATIONS, "extension_requested", "extension_granted",
-    "extension_request_closed",
+    "extension_request_closed", "declaration",
 )
 
 
@@ -300,6 +300,12 @@ def _decision(
         starts = _date_field(fields, "obligation_starts_on") if starts_raw else None
         return lambda d: d.declare(kind=_OBLIGATIONS[fact], detail=str(fields.get("detail") or ""),
                                    obligation_starts_on=starts, **common)
+    if fact == "declaration":
+        year_raw = fields.get("reporting_year")
+        year = _int_field(fields, "reporting_year") if year_raw not in (None, "") else None
+        return lambda d: d.make_declaration(
+            subject=str(fields.get("subject", "")), area=str(fields.get("area") or "") or None, reporting_year=year,
+            detail=str(fields.get("detail") or ""), via=str(fields.get("via") or "unspecified"), **common)
     article = _int_field(fields, "article")
     if fact == "extension_requested":
         requested = _date_field(fields, "requested_deadline") if fields.get("requested_deadline") else None

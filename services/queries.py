@@ -40,15 +40,18 @@ class Queries:
             "states": statuses,
         }
 
-    def standings(self, convention: str, as_of: date, known_at: datetime,
-                  dossier_id: str | None = None) -> dict[str, Standing]:
-        """The fold of every State (or one) as of a date, as known at a time, from the
-        in-memory status index, first caught up with whatever any process committed."""
+    def index(self, convention: str) -> StatusIndex:
+        """The in-memory status index, first caught up with whatever any process committed."""
         index = self._indexes.get(convention)
         if index is None:
             index = self._indexes[convention] = StatusIndex(convention)
         index.add_all(self.ledger.facts_since(convention, index.position))
-        return index.standings(as_of, known_at, dossier_id)
+        return index
+
+    def standings(self, convention: str, as_of: date, known_at: datetime,
+                  dossier_id: str | None = None) -> dict[str, Standing]:
+        """The fold of every State (or one) as of a date, as known at a time."""
+        return self.index(convention).standings(as_of, known_at, dossier_id)
 
     def overdue(self, *, as_of: date, known_at: datetime, convention: str = "CCM") -> dict[str, Any]:
         st = self.status(as_of=as_of, known_at=known_at, convention=convention)

@@ -1,0 +1,176 @@
+"""Question: what does the action plan's progress report say for a period, as known at T?
+
+Input: an action plan (plain data: areas, indicators, report lines, identities), the
+measure context for the period and for the period before it. Output: a JSON-ready
+document in which every figure is an indicator value and every indicator names its
+States and the events behind them. Nothing here reads files or clocks.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+from domain.errors import LedgerError
+from projections.indicators import Context, Justified, evaluate
+
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+class ReportConsistencyError(LedgerError, AssertionError):
+    """The generator's own figures contradict each other: nothing is rendered."""
+
+    def __init__(self, broken: list[str]) -> None:
+        self.field = "report"
+        super().__init__("report: identities do not hold: " + "; ".join(broken))
+
+
+def compute_indicators(plan: dict[str, Any], ctx: Context) -> dict[str, Justified | None]:
+    done: dict[str, Justified | None] = {}
+    for indicator in plan["indicators"]:
+        done[indicator["id"]] = evaluate(indicator, ctx, done)
+    return done
+
+
+def _value(result: Justified | None) -> int | None:
+    return None if result is None else len(result)
+
+
+def build_report(
+    plan: dict[str, Any], ctx: Context, previous: Context, names: dict[str, tuple[str, str]]
+) -> dict[str, Any]:
+    """`names`: dossier id -> (iso3, name), for listing the States behind each figure."""
+    now = compute_indicators(plan, ctx)
+    before = compute_indicators(plan, previous)
+    indicators = {}
+    for spec in plan["indicators"]:
+        result = now[spec["id"]]
+        states = [] if result is None else sorted(
+            ({"iso3": names[d][0], "name": names[d][1], "event_ids": ids} for d, ids in result.items()),
+            key=lambda s: s["name"],
+        )
+        indicators[spec["id"]] = {
+            "id": spec["id"],
+            "label": spec["label"],
+            "area": spec["area"],
+            "action": spec.get("action"),
+            "measure": spec["measure"],
+            "value": _value(result),
+            "previous": _previous_value(spec, before[spec["id"]]),
+            "states": states,
+            "not_in_ledger": spec.get("why") if result is None else None,
+        }
+    identities = _check_identities(plan.get("identities", []), indicators)
+    values = {i: v["value"] for i, v in indicators.items()}
+    previous_values = {i: v["previous"] for i, v in indicators.items()}
+    areas = []
+    for area in plan["areas"]:
+        actions = {a["id"]: a["title"] for a in area["actions"]}
+        areas.append({
+            "id": area["id"],
+            "number": area["number"],
+            "title": area["title"],
+            "goals": area["goals"],
+            "actions": area["actions"],
+            "summary": [_line(line, values, previous_values) for line in plan["summary"] if line["area"] == area["id"]],
+            "progress": [
+                {**_line(line, values, previous_values), "action": line["action"],
+                 "action_title": actions[line["action"]]}
+                for line in plan["progress"] if line["area"] == area["id"]
+            ],
+            "indicators": [i for i in indicators.values() if i["area"] == area["id"]],
+        })
+    return {
+        "plan": {"id": plan["id"], "name": plan["name"], "covers": plan["covers"]},
+        "convention": plan["convention"],
+        "period": {"start": ctx.period.start.isoformat(), "end": ctx.period.end.isoformat()},
+        "previous_period": {"start": previous.period.start.isoformat(), "end": previous.period.end.isoformat()},
+        "known_at": ctx.known_at.isoformat(),
+        "areas": areas,
+        "indicators": indicators,
+        "identities": identities,
+    }
+
+
+# Measures that count what States reported: an empty answer for the previous period
+# means the ledger holds no reports from then, not that nobody reported.
+_REPORTED = {"declared", "retention", "new_contamination", "union", "intersect"}
+
+
+def _previous_value(spec: dict[str, Any], result: Justified | None) -> int | None:
+    """The same indicator for the previous period, where the ledger has the data."""
+    if result is None:
+        return None
+    if spec["measure"] in _REPORTED and spec.get("params", {}).get("state") != "held" and not result:
+        return None
+    return len(result)
+
+
+def _check_identities(identities: list[dict[str, Any]], indicators: dict[str, Any]) -> list[dict[str, Any]]:
+    out, broken = [], []
+    for identity in identities:
+        left = sum(indicators[i]["value"] or 0 for i in identity["left"])
+        right = sum(indicators[i]["value"] or 0 for i in identity["right"])
+        holds = left == right
+        out.append({"text": identity["text"], "left": left, "right": right, "holds": holds})
+        if not holds:
+            broken.append(f"{identity['text']} ({left} != {right})")
+    if broken:
+        raise ReportConsistencyError(broken)
+    return out
+
+
+# ---------------------------------------------------------------------------- lines
+_OPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+}
+
+
+def evaluate_expression(expr: str, values: dict[str, int | None], previous: dict[str, int | None]) -> int | None:
+    """A placeholder: an indicator id, `prev.<id>`, numbers, + - * / and round(). None when
+    any indicator in it has no value (the ledger cannot compute it)."""
+
+    def walk(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return node.value
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "prev":
+            return previous[node.attr]
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            a, b = walk(node.left), walk(node.right)
+            if a is None or b is None:
+                return None
+            if isinstance(node.op, ast.Div) and b == 0:
+                return None
+            return _OPS[type(node.op)](a, b)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round":
+            inner = walk(node.args[0])
+            return None if inner is None else round(inner)
+        raise ValueError(f"line placeholder {expr!r}: only indicator ids, prev.<id>, numbers, + - * / round()")
+
+    result = walk(ast.parse(expr.strip(), mode="eval"))
+    return None if result is None else int(result) if float(result).is_integer() else result
+
+
+def _line(line: dict[str, Any], values: dict[str, int | None], previous: dict[str, int | None]) -> dict[str, Any]:
+    figures = []
+
+    def substitute(match: re.Match[str]) -> str:
+        value = evaluate_expression(match.group(1), values, previous)
+        figures.append({"expression": match.group(1).strip(), "value": value})
+        return "n/a" if value is None else str(value)
+
+    text = PLACEHOLDER.sub(substitute, line["text"])
+    return {
+        "key": line.get("key"),
+        "text": text,
+        "figures": figures,
+        "complete": all(f["value"] is not None for f in figures),
+        "report_says": line["report_says"],
+    }
