@@ -294,8 +294,8 @@ MEASURES: dict[str, Callable[[Context, dict[str, Any]], Justified]] = {
 
 # ---------------------------------------------------------------------------- evaluation
 def _among(ctx: Context, among: str | None) -> set[str] | None:
-    """Restrict a measure to States with an obligation (`article3`, `article4`, `article5`),
-    or to States Parties."""
+    """Restrict a measure to States with an open obligation at the end of the period
+    (`article3`, `article4`, `article5`), or to States Parties."""
     if among is None:
         return None
     if among == "states_parties":
@@ -303,7 +303,7 @@ def _among(ctx: Context, among: str | None) -> set[str] | None:
     article = int(among.removeprefix("article"))
     key = f"among:{article}"
     if key not in ctx._cache:
-        ctx._cache[key] = {d for d, s in ctx.standings.items() if article in s.declared}
+        ctx._cache[key] = {d for d, s in ctx.standings.items() if article in s.declared and article not in s.completed}
     return ctx._cache[key]
 
 

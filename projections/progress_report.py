@@ -39,17 +39,15 @@ def _value(result: Justified | None) -> int | None:
     return None if result is None else len(result)
 
 
-def build_report(
-    plan: dict[str, Any], ctx: Context, previous: Context, names: dict[str, tuple[str, str]]
-) -> dict[str, Any]:
-    """`names`: dossier id -> (iso3, name), for listing the States behind each figure."""
+def build_report(plan: dict[str, Any], ctx: Context, previous: Context) -> dict[str, Any]:
     now = compute_indicators(plan, ctx)
     before = compute_indicators(plan, previous)
     indicators = {}
     for spec in plan["indicators"]:
         result = now[spec["id"]]
         states = [] if result is None else sorted(
-            ({"iso3": names[d][0], "name": names[d][1], "event_ids": ids} for d, ids in result.items()),
+            ({"iso3": ctx.standings[d].iso3, "name": ctx.standings[d].name, "event_ids": ids}
+             for d, ids in result.items()),
             key=lambda s: s["name"],
         )
         indicators[spec["id"]] = {

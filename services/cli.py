@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from domain.conventions import load_convention
 from domain.dates import InvalidDateError, parse_date, parse_timestamp
 from domain.errors import LedgerError
 from services.bootstrap import System, bootstrap
@@ -268,6 +269,74 @@ def supersede(
             event_id=event_id, reason=reason, fact=fact, occurred_on=on, occurred_from=earliest, source=source,
             actor=actor or system.settings.actor, now=_now(), **extra)
     out.print(f"recorded {new_id} (supersedes {event_id})")
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    md = "md"
+    json = "json"
+
+
+From = Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")]
+To = Annotated[str, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")]
+Plan = Annotated[str, typer.Option("--plan", help="Action plan data file (data/action-plans).")]
+
+
+@app.command()
+def report(
+    start: From, end: To, known_at: KnownAt = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.html,
+    out_file: Annotated[str | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    plan: Plan = "dap-2015-2020",
+) -> None:
+    """The action plan's progress report for a period: every figure from the ledger's events."""
+    from notifications.render import render
+
+    with _system() as system:
+        data = system.reports.progress_report(start=parse_date(start, "--from"), end=parse_date(end, "--to"),
+                                              known_at=_known_at(known_at), plan_id=plan)
+        convention_name = load_convention(data["convention"]).name
+    if fmt is ReportFormat.json:
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    else:
+        text = render(f"reports/progress_report.{fmt.value}", {"report": data, "convention_name": convention_name})
+    if out_file:
+        from pathlib import Path
+
+        Path(out_file).write_text(text, encoding="utf-8")
+        err.print(f"wrote {out_file}")
+    else:
+        sys.stdout.write(text)
+
+
+@app.command()
+def indicators(
+    start: From, end: To, known_at: KnownAt = None,
+    indicator: Annotated[str | None, typer.Option("--id", help="One indicator id.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="List the States and events behind each value.")] = False,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    plan: Plan = "dap-2015-2020",
+) -> None:
+    """Indicator values for a period; with --explain, the States and events behind each."""
+    with _system() as system:
+        data = system.reports.indicators(start=parse_date(start, "--from"), end=parse_date(end, "--to"),
+                                         known_at=_known_at(known_at), plan_id=plan, indicator_id=indicator)
+    if fmt is Format.json:
+        _print_json(data)
+        return
+    out.print(f"[bold]{data['plan']['name']}[/] indicators, {data['period']['start']} to {data['period']['end']} "
+              f"(previous: {data['previous_period']['start']} to {data['previous_period']['end']})")
+    table = Table(header_style="bold", show_lines=explain)
+    for col in ("Indicator", "Value", "Previous") + (("States and events",) if explain else ()):
+        table.add_column(col, overflow="fold")
+    for i in data["indicators"].values():
+        row = [f"{i['label']}\n[dim]{i['id']}[/]", "n/a" if i["value"] is None else str(i["value"]),
+               "n/a" if i["previous"] is None else str(i["previous"])]
+        if explain:
+            row.append(i["not_in_ledger"] or "; ".join(f"{s['name']} ({', '.join(s['event_ids'])})"
+                                                          for s in i["states"]))
+        table.add_row(*row)
+    out.print(table)
 
 
 def _print_json(data: Any) -> None:

@@ -176,7 +176,35 @@ def build_plan(dataset_dir: Path, convention: str, undated: list[str] | None = N
         elif fact != "withdrawal_notified":
             item.update(detail=row["detail"])
         plan[dossier_id_for(convention, iso3)]["items"].append(item)
+    decl_path = dataset_dir / "8msp_declarations.csv"
+    if decl_path.exists():
+        for row in _read(decl_path):
+            iso3 = row["iso3"]
+            if iso3 not in names:
+                raise InvalidValueError("iso3", iso3, f"a State of {dataset_dir / 'states.csv'}")
+            start, on = row["occurred_from"], row["occurred_on"]
+            note = " ".join(p for p in (f"\u201c{row['quote']}\u201d" if row.get("quote") else "", row["notes"]) if p)
+            plan[dossier_id_for(convention, iso3)]["items"].append({
+                "fact": "declaration", "occurred_on": on,
+                "occurred_from": None if start == on else (start or "unknown"),
+                "subject": row["subject"], "area": row["area"] or None,
+                "reporting_year": row["reporting_year"] or None, "detail": row["detail"],
+                "via": _via(row["via"]), "source": row["source"], "note": note,
+                "import_key": _key("ccm-2018", iso3, "declared", row["subject"], row["area"], row["reporting_year"],
+                                   _digest(row["source"], row["detail"], row["via"])),
+            })
     return plan
+
+
+def _via(text: str) -> str:
+    """The data file's words for where a State said it, mapped to the ledger's vocabulary."""
+    t = text.casefold()
+    for needle, via in (("annual", "annual report"), ("initial", "initial report"),
+                        ("article 7", "Article 7 report"), ("transparency", "Article 7 report"),
+                        ("letter", "letter reply"), ("meeting", "informal meeting"), ("statement", "statement")):
+        if needle in t:
+            return via
+    return "unspecified"
 
 
 def _looks_like_date(text: str) -> bool:

@@ -59,10 +59,7 @@ class Reports:
             raise InvalidValueError("--to", end.isoformat(), f"a date on or after --from ({start.isoformat()})")
         plan = load_plan(plan_id)
         period = Period(start, end)
-        names = {d: (iso3, name) for d, iso3, name, _ in self.queries.ledger.registered_states(plan["convention"])}
-        return build_report(
-            plan, self.context(plan, period, known_at), self.context(plan, period.previous(), known_at), names
-        )
+        return build_report(plan, self.context(plan, period, known_at), self.context(plan, period.previous(), known_at))
 
     def indicators(self, *, start: date, end: date, known_at: datetime, plan_id: str = DEFAULT_PLAN,
                    indicator_id: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,196 @@
+"""The 8MSP progress report (1 July 2017 - 30 June 2018) reproduced from the ccm-2018 ledger.
+
+Where the report contradicts itself or the ledger knows otherwise, the test pins the
+ledger's answer; docs/8msp-reconciliation.md explains each difference.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+
+import html5lib
+import pytest
+
+from notifications.render import render
+from projections.progress_report import ReportConsistencyError, build_report
+from services.bootstrap import System, bootstrap
+from services.loader import load_dataset
+from services.reports import load_plan
+from services.settings import Settings
+from tests.conftest import utc
+
+LOADED_AT = utc(2026, 1, 15, 9, 0)
+KNOWN = utc(2026, 2, 1)
+START, END = date(2017, 7, 1), date(2018, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Iterator[tuple[System, object]]:  # type: ignore[no-untyped-def]
+    path = tmp_path_factory.mktemp("report") / "ledger.sqlite"
+    system = bootstrap(Settings(db_path=path))
+    load_dataset(system.ledger, system.commands, "ccm-2018", now=LOADED_AT)
+    yield system, path
+    system.close()
+
+
+@pytest.fixture(scope="module")
+def report(loaded):  # type: ignore[no-untyped-def]
+    system, _ = loaded
+    return system.reports.progress_report(start=START, end=END, known_at=KNOWN)
+
+
+def copy_ledger(source, target):  # type: ignore[no-untyped-def]
+    """A consistent copy of a live SQLite ledger (its WAL included), by SQLite's backup API."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+def value(report, indicator_id):  # type: ignore[no-untyped-def]
+    return report["indicators"][indicator_id]["value"]
+
+
+def names(report, indicator_id):  # type: ignore[no-untyped-def]
+    return [s["name"] for s in report["indicators"][indicator_id]["states"]]
+
+
+def summary(report, area, key):  # type: ignore[no-untyped-def]
+    area = next(a for a in report["areas"] if a["id"] == area)
+    return next(line for line in area["summary"] if line["key"] == key)
+
+
+# ------------------------------------------------------------------ universalization
+def test_universalization_figures_and_the_17_signatories_of_paragraph_4(report):
+    assert (value(report, "states_parties"), value(report, "signatories")) == (103, 17)
+    assert names(report, "new_states_parties") == ["Benin", "Sri Lanka"]
+    assert (value(report, "new_by_ratification"), value(report, "new_by_accession")) == (1, 1)
+    assert names(report, "signatories") == [
+        "Angola", "Central African Republic", "Cyprus", "Democratic Republic of the Congo", "Djibouti", "Gambia",
+        "Haiti", "Indonesia", "Jamaica", "Kenya", "Liberia", "Namibia", "Nigeria", "Philippines",
+        "Sao Tome and Principe", "Uganda", "United Republic of Tanzania"]
+    assert summary(report, "universalization", "c")["text"].startswith("27 more States Parties")
+    assert value(report, "unga_votes_in_favour") is None  # counted in the report, States not named
+
+
+# ------------------------------------------------------------------ transparency
+def test_transparency_figures_follow_paragraphs_83_to_85_not_the_summary(report):
+    # Summary (a) says 81 of 102; para 83 says 89 of 102. The ledger holds 89 dated reports.
+    assert (value(report, "initial_received"), value(report, "initial_due")) == (89, 102)
+    assert names(report, "initial_overdue") == [
+        "Benin", "Cabo Verde", "Comoros", "Congo", "Guinea", "Guinea-Bissau", "Guyana", "Iceland", "Madagascar",
+        "Rwanda", "Somalia", "Togo", "Tunisia"]
+    assert names(report, "initial_received_in_period") == [
+        "Belize", "Bolivia (Plurinational State of)", "Cook Islands", "Dominican Republic", "Fiji", "Nauru",
+        "Palau", "South Africa", "State of Palestine"]
+    assert names(report, "initial_deadline_missed") == ["Benin", "Madagascar"]
+
+
+def test_the_reduction_in_overdue_initial_reports_is_computed_not_copied(report):
+    indicator = report["indicators"]["initial_overdue"]
+    line = summary(report, "transparency", "b")
+    reduction = round(100 * (indicator["previous"] - indicator["value"]) / indicator["previous"])
+    assert f"a reduction of {reduction}%" in line["text"]
+    assert indicator["previous"] == 22  # para 89 says 20; the dates of the ledger give 22 (see reconciliation)
+
+
+# ------------------------------------------------------------------ stockpiles, clearance, victims
+def test_article_3_4_5_lists_of_paragraphs_12_13_22_33_49(report):
+    assert names(report, "art3_open") == ["Botswana", "Bulgaria", "Croatia", "Guinea-Bissau", "Peru", "Slovakia",
+                                          "South Africa", "Spain", "Switzerland"]
+    assert names(report, "art3_completed_before_eif") == [
+        "Afghanistan", "Belgium", "Canada", "Colombia", "Congo", "Czech Republic", "Ecuador", "Honduras", "Hungary",
+        "Iraq", "Moldova", "Norway", "Portugal", "Sierra Leone"]
+    assert names(report, "retention_updates") == [
+        "Belgium", "Bosnia and Herzegovina", "Czech Republic", "Denmark", "France", "Germany", "Netherlands",
+        "Slovakia", "Spain", "Sweden", "Switzerland"]
+    assert value(report, "retention_held") == 13
+    assert names(report, "retention_first_declared") == ["Bulgaria"]
+    assert names(report, "retention_destroyed") == ["Italy"]
+    assert names(report, "art4_open") == [
+        "Afghanistan", "Bosnia and Herzegovina", "Chad", "Chile", "Croatia", "Germany", "Iraq",
+        "Lao People's Democratic Republic", "Lebanon", "Montenegro"]
+    assert names(report, "new_contamination") == ["Lebanon"]
+    assert len(names(report, "art5")) == 11
+    assert names(report, "art3_deadline_1_aug_2018") == ["Croatia", "Spain"]
+
+
+# ------------------------------------------------------------------ traceability
+def test_every_counted_state_has_justifying_events_and_each_event_exists(loaded, report):
+    system, _ = loaded
+    ids = {f.event_id for f in system.ledger.all_facts()}
+    for indicator in report["indicators"].values():
+        for state in indicator["states"]:
+            assert state["event_ids"], (indicator["id"], state["name"])
+            assert set(state["event_ids"]) <= ids, (indicator["id"], state["name"])
+
+
+def test_the_generator_checks_its_identities(report):
+    assert report["identities"] and all(i["holds"] for i in report["identities"])
+
+
+def test_a_broken_identity_fails_loudly(loaded):
+    system, _ = loaded
+    plan = dict(load_plan("dap-2015-2020"))
+    plan["identities"] = [{"text": "signatories = States Parties", "left": ["signatories"],
+                           "right": ["states_parties"]}]
+    reports = system.reports
+    from projections.indicators import Period
+
+    period = Period(START, END)
+    with pytest.raises(ReportConsistencyError, match="signatories = States Parties"):
+        build_report(plan, reports.context(plan, period, KNOWN), reports.context(plan, period.previous(), KNOWN))
+
+
+# ------------------------------------------------------------------ nothing hard-coded
+def test_a_retracted_submission_changes_the_affected_figures(loaded, tmp_path):
+    _, path = loaded
+    copy = copy_ledger(path, tmp_path / "copy.sqlite")
+    system = bootstrap(Settings(db_path=copy))
+    try:
+        fiji = next(e for e in system.queries.timeline(state="Fiji")["events"]
+                    if e["kind"] == "ReportSubmitted" and e["data"]["report"] == "initial")
+        system.commands.retract(event_id=fiji["event_id"], reason="test: not an initial report", actor="test",
+                                source="test", now=utc(2026, 3, 1))
+        after = system.reports.progress_report(start=START, end=END, known_at=utc(2026, 3, 2))
+        before = system.reports.progress_report(start=START, end=END, known_at=utc(2026, 2, 28))
+    finally:
+        system.close()
+    assert value(before, "initial_received_in_period") == 9
+    assert value(after, "initial_received_in_period") == 8
+    assert "Fiji" in names(after, "initial_overdue") and value(after, "initial_overdue") == 14
+    assert value(after, "initial_received") == 88
+
+
+def test_known_at_gives_the_report_as_it_would_have_been_written_then(loaded, tmp_path):
+    _, path = loaded
+    copy = copy_ledger(path, tmp_path / "copy.sqlite")
+    system = bootstrap(Settings(db_path=copy))
+    try:
+        system.commands.record(state="Benin", fact="report_submitted", report="initial", occurred_on="2018-06-29",
+                               source="UNODA Article 7 database (test)", actor="test", now=utc(2026, 3, 1))
+        then = system.reports.progress_report(start=START, end=END, known_at=utc(2026, 2, 1))
+        now = system.reports.progress_report(start=START, end=END, known_at=utc(2026, 3, 1))
+    finally:
+        system.close()
+    assert "Benin" in names(then, "initial_overdue")
+    assert "Benin" not in names(now, "initial_overdue")
+    assert (value(then, "initial_received_in_period"), value(now, "initial_received_in_period")) == (9, 10)
+
+
+# ------------------------------------------------------------------ rendering
+def test_the_html_report_is_valid_html_and_cites_every_figure(report):
+    html = render("reports/progress_report.html", {"report": report, "convention_name": "Cluster Munitions"})
+    parser = html5lib.HTMLParser(strict=True)
+    parser.parse(html)  # raises on any parse error
+    assert "<h2>I. Report summary</h2>" in html
+    assert "Benin" in html and "CCM/BEN/" in html
+    assert "{{" not in html and "None" not in html
+
+
+def test_the_markdown_report_renders_every_area(report):
+    text = render("reports/progress_report.md", {"report": report, "convention_name": "Cluster Munitions"})
+    for area in report["areas"]:
+        assert area["title"] in text
+    assert "&#39;" not in text and "&amp;" not in text  # no HTML escaping in Markdown
