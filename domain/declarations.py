@@ -30,6 +30,7 @@ SUBJECTS: dict[str, str] = {
     "contamination_extent_reported": "art4",
     "clearance_progress_reported": "art4",
     "risk_reduction_education": "art4",
+    "risk_reduction_education_planned": "art4",
     "challenges_reported": "art4",
     # victim assistance (Art. 5)
     "new_victims_reported": "art5",

@@ -95,7 +95,7 @@ def build_report(plan: dict[str, Any], ctx: Context, previous: Context) -> dict[
 
 # Measures that count what States reported: an empty answer for the previous period
 # means the ledger holds no reports from then, not that nobody reported.
-_REPORTED = {"declared", "retention", "new_contamination", "union", "intersect"}
+_REPORTED = {"declared", "retention", "new_contamination", "union", "intersect", "obligation"}
 
 
 def _previous_value(spec: dict[str, Any], result: Justified | None) -> int | None:

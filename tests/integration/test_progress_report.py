@@ -194,3 +194,115 @@ def test_the_markdown_report_renders_every_area(report):
     for area in report["areas"]:
         assert area["title"] in text
     assert "&#39;" not in text and "&amp;" not in text  # no HTML escaping in Markdown
+
+
+# Every figure of section II (summary) and of the section III tables, as the ledger computes
+# it. Where it differs from the 8MSP report, the comment names the report's figure and
+# docs/8msp-reconciliation.md explains why.
+EXPECTED_SUMMARY = {
+    ("universalization", "a"): [2, 103],
+    ("universalization", "b"): [17],
+    ("universalization", "c"): [27],
+    ("universalization", "d"): [None],  # report: no figure; 142 votes in para 5, States not named
+    ("stockpile_destruction", "a"): [2, 9],  # report: 1 (Cuba); the ledger also has Slovenia (para 21)
+    ("stockpile_destruction", "b"): [20, 29],  # report: 30 of 40; only named States are in the ledger
+    ("stockpile_destruction", "c"): [2, 2],
+    ("stockpile_destruction", "d"): [7, 9],  # report: 8 of 10; para 14 names 7 of 9
+    ("stockpile_destruction", "e"): [1, 11],
+    ("stockpile_destruction", "f"): [1],
+    ("stockpile_destruction", "g"): [11, None],  # report: previous period 5, States not named
+    ("clearance", "a"): [1],
+    ("clearance", "b"): [1],
+    ("clearance", "c"): [9, 10],
+    ("clearance", "d"): [1],
+    ("victim_assistance", "a"): [9, 11],
+    ("victim_assistance", "b"): [7, 11],
+    ("victim_assistance", "c"): [3],
+    ("victim_assistance", "d"): [6],
+    ("victim_assistance", "e"): [7],
+    ("victim_assistance", "f"): [8],  # report summary: 7; paras 55 and 68 and Table 4 name 8
+    ("cooperation", "a"): [12],
+    ("cooperation", "b"): [21, None],  # report: previous 16 ("an increase of four"), States not named
+    ("cooperation", "c"): [12],  # report summary: 11; para 71 and Table 5 name 12
+    ("transparency", "a"): [89, 102],  # report summary: 81 of 102; para 83: 89
+    ("transparency", "b"): [13, 22, 41],  # report: 40% (summary), ~60% (para 86); 20 outstanding (para 89)
+    ("transparency", "c"): [9, 5],  # report: "a 100% increase"
+    ("transparency", "d"): [29, 100, 4],  # report: 58 of 101, 25 outstanding; most are not named
+    ("transparency", "e"): [2],
+    ("national_implementation", "a"): [1],
+    ("national_implementation", "b"): [5],
+    ("national_implementation", "c"): [7],
+}
+EXPECTED_TABLES = {
+    ("universalization", "1.1"): [[2, 1, 1]],
+    ("universalization", "1.2"): [[17, 27]],
+    ("stockpile_destruction", "2.1"): [[7], [2], [5], [7], [4], [2]],  # report: 6 standards, 8 updates
+    ("stockpile_destruction", "2.3"): [[13, 1, 11, 5, 1, 1]],
+    ("stockpile_destruction", "2.4"): [[2]],  # report: 1
+    ("stockpile_destruction", "2.5"): [[1]],
+    ("clearance", "3.1"): [[9, 1]],
+    ("clearance", "3.2"): [[7]],
+    ("clearance", "3.3"): [[5, 9]],
+    ("victim_assistance", "4.1"): [[9, 6, 1, 1, 1, 1, 6]],  # report: 2 with national VA resources
+    ("victim_assistance", "4.2"): [[7]],
+    ("victim_assistance", "4.3"): [[3, 4, 2, 1, 1]],  # report: 3 gave detailed feedback
+    ("victim_assistance", "4.4"): [[8, 7]],
+    ("cooperation", "5.2"): [[12, 21, 12]],
+    ("cooperation", "5.4"): [[9]],
+    ("cooperation", "5.6"): [[33]],
+    ("cooperation", "5.7"): [[None]],  # report: 54, States not named
+    ("transparency", "6.1"): [[2, 9, 29, 4, 13]],  # report: 58 submitted, 25 outstanding
+    ("transparency", "6.2"): [[12]],
+    ("national_implementation", "7.1"): [[5, 7, 1, 10]],  # report Table 7: 8 developing legislation
+    ("national_implementation", "7.2"): [[1]],
+}
+
+
+def test_every_figure_of_section_ii_is_computed_as_pinned(report):
+    got = {(a["id"], line["key"]): [f["value"] for f in line["figures"]]
+           for a in report["areas"] for line in a["summary"]}
+    assert got == EXPECTED_SUMMARY
+
+
+def test_every_figure_of_the_section_iii_tables_is_computed_as_pinned(report):
+    got: dict[tuple[str, str], list[list[int | None]]] = {}
+    for a in report["areas"]:
+        for line in a["progress"]:
+            got.setdefault((a["id"], line["action"]), []).append([f["value"] for f in line["figures"]])
+    assert got == EXPECTED_TABLES
+
+
+def test_the_named_lists_of_section_iii_are_the_reports(report):
+    lists = {
+        "art3_destruction_plan": ["Botswana", "Bulgaria", "Croatia", "Peru", "Slovakia", "Spain", "Switzerland"],
+        "art3_national_resources": ["Cuba", "Slovakia"],
+        "art3_technical_assistance": ["Botswana", "Peru"],
+        "art3_standards": ["Botswana", "Croatia", "Slovakia", "Spain", "Switzerland"],
+        "destroyed_for_another_state": ["Bulgaria"],
+        "will_not_retain": ["Cuba"],
+        "retained_used_in_training": ["Belgium", "Czech Republic", "Denmark", "Germany", "Spain"],
+        "art4_national_resources": ["Bosnia and Herzegovina", "Croatia", "Germany", "Lao People's Democratic Republic",
+                                    "Lebanon"],
+        "art4_ahead_of_deadline": ["Afghanistan"],
+        "art4_on_time_with_support": ["Montenegro"],
+        "va_new_victims": ["Iraq", "Lao People's Democratic Republic", "Lebanon"],
+        "va_disaggregated_data": ["Afghanistan", "Iraq", "Lao People's Democratic Republic", "Lebanon"],
+        "va_integrated": ["Afghanistan", "Albania", "Bosnia and Herzegovina", "Croatia", "Iraq",
+                          "Lao People's Democratic Republic"],
+        "assistance_requested": ["Afghanistan", "Albania", "Bosnia and Herzegovina", "Botswana", "Chad", "Iraq",
+                                 "Lao People's Democratic Republic", "Lebanon", "Montenegro", "Nauru", "Palau",
+                                 "State of Palestine"],
+        "national_resources": ["Albania", "Botswana", "Croatia", "Cuba", "Germany", "Lao People's Democratic Republic",
+                               "Lebanon", "Palau", "State of Palestine"],
+        "nim_existing_law_sufficient": ["Albania", "Bolivia (Plurinational State of)", "Mozambique", "Palau",
+                                        "State of Palestine"],
+        "nim_specific_law": ["Cook Islands"],
+        "nim_in_preparation": ["Afghanistan", "Belize", "Botswana", "Eswatini", "Lao People's Democratic Republic",
+                               "Malawi", "Zambia"],
+        "nim_investment_prohibition": ["Belgium", "Ireland", "Italy", "Liechtenstein", "Luxembourg", "Netherlands",
+                                       "New Zealand", "Samoa", "Spain", "Switzerland"],
+        "nim_assistance_requested": ["Nauru"],
+    }
+    for indicator_id, expected in lists.items():
+        assert names(report, indicator_id) == expected, indicator_id
+    assert len(names(report, "assistance_provided")) == 21 and "United Kingdom" in names(report, "assistance_provided")
