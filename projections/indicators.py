@@ -56,16 +56,28 @@ class Period:
         raise ValueError(f"window: {window!r} is not one of period, reported_in_period, end")
 
 
+FactSource = Callable[[date, date, frozenset[str]], dict[str, list[Fact]]]
+
+
 @dataclass
 class Context:
-    """Everything a measure may look at: standings at the period's end and the known facts."""
+    """Everything a measure may look at: standings at the period's end, and the known facts
+    of given kinds in a window (from the status index, which bisects by valid time)."""
 
     convention: Convention
     period: Period
     known_at: datetime
     standings: dict[str, Standing]  # as of period end
-    facts: dict[str, list[Fact]]  # known facts up to period end, valid-time order
-    _cache: dict[str, Any] = field(default_factory=dict)
+    fact_source: FactSource
+    _cache: dict[Any, Any] = field(default_factory=dict)
+
+    def facts(self, kind: str, window: str) -> dict[str, list[Fact]]:
+        """Facts of `kind` that may fall in the window (callers still apply `period.has`)."""
+        key = (kind, window)
+        if key not in self._cache:
+            first = date.min if window == "end" else self.period.start
+            self._cache[key] = self.fact_source(first, self.period.end, frozenset({kind}))
+        return self._cache[key]
 
     def parties(self) -> dict[str, Standing]:
         return {d: s for d, s in self.standings.items() if s.is_party(self.period.end, self.convention)}
@@ -248,10 +260,10 @@ def retention(ctx: Context, p: dict[str, Any]) -> Justified:
 
 
 def new_contamination(ctx: Context, p: dict[str, Any]) -> Justified:
+    window = p.get("window", "period")
     out = {}
-    for d, facts in ctx.facts.items():
-        ids = [f.event_id for f in facts
-               if f.kind == "NewContaminationReported" and ctx.period.has(f, p.get("window", "period"))]
+    for d, facts in ctx.facts("NewContaminationReported", window).items():
+        ids = [f.event_id for f in facts if ctx.period.has(f, window)]
         if ids:
             out[d] = ids
     return out
@@ -266,9 +278,9 @@ def declared(ctx: Context, p: dict[str, Any]) -> Justified:
     year = _year(ctx, {"year": p["reporting_year"]}) if "reporting_year" in p else None
     window = p.get("window", "reported_in_period")
     out: Justified = {}
-    for d, facts in ctx.facts.items():
+    for d, facts in ctx.facts("DeclarationMade", window).items():
         for f in facts:
-            if f.kind != "DeclarationMade" or f.data["subject"] not in subjects:
+            if f.data["subject"] not in subjects:
                 continue
             if contains and contains not in f.data.get("detail", "").casefold():
                 continue

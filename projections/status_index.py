@@ -71,12 +71,14 @@ class _Dossier:
         while self.checkpoints and self.checkpoints[-1].folded > position:
             self.checkpoints.pop()
 
-    def known_facts(self, as_of: date, known_at: datetime) -> list[Fact]:
-        """Facts that occurred on or before `as_of`, as known at `known_at` (not retracted)."""
-        end = bisect_right(self.keys, (as_of, 2**62))
+    def known_facts(self, first: date, last: date, known_at: datetime, kinds: frozenset[str]) -> list[Fact]:
+        """Facts of `kinds` that occurred between `first` and `last` (inclusive), as known at
+        `known_at` (recorded by then and not retracted by then)."""
+        lo = bisect_right(self.keys, (first, -1))
+        hi = bisect_right(self.keys, (last, 2**62))
         out = []
-        for fact in self.facts[:end]:
-            if fact.recorded_at > known_at:
+        for fact in self.facts[lo:hi]:
+            if fact.kind not in kinds or fact.recorded_at > known_at:
                 continue
             gone = self.retracted_at.get(fact.event_id)
             if gone is None or gone > known_at:
@@ -136,9 +138,14 @@ class StatusIndex:
                 self.add(fact)
                 self.position = seq
 
-    def known_facts(self, as_of: date, known_at: datetime) -> dict[str, list[Fact]]:
-        """Every dossier's facts as of a date, as known at a time, in valid-time order."""
-        return {did: d.known_facts(as_of, known_at) for did, d in self.dossiers.items()}
+    def known_facts(self, first: date, last: date, known_at: datetime, kinds: frozenset[str]) -> dict[str, list[Fact]]:
+        """Every dossier's facts of `kinds` between two dates, as known at a time."""
+        out = {}
+        for did, d in self.dossiers.items():
+            facts = d.known_facts(first, last, known_at, kinds)
+            if facts:
+                out[did] = facts
+        return out
 
     def standings(self, as_of: date, known_at: datetime, dossier_id: str | None = None) -> dict[str, Standing]:
         out = {}

@@ -49,7 +49,7 @@ class Reports:
             period=period,
             known_at=known_at,
             standings=index.standings(period.end, known_at),
-            facts=index.known_facts(period.end, known_at),
+            fact_source=lambda first, last, kinds: index.known_facts(first, last, known_at, kinds),
         )
 
     def progress_report(
