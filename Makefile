@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_ledger.py
+	$(BIN)/python bench/bench_report.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
