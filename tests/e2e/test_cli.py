@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +115,49 @@ def test_a_wrong_deposit_date_is_superseded_and_the_old_answer_stays_auditable(t
     assert benin["states"][0]["entry_into_force_on"] == "2018-02-01"
     bad = run(copy, "record", "signed", "--state", "BEN", "--on", "2008-12-03", "--source", "x", "--field", "oops")
     assert bad.returncode == 2 and "--field" in bad.stderr
+
+
+def test_report_writes_html_md_and_json_for_the_8msp_period(db, tmp_path):
+    html = tmp_path / "report.html"
+    result = run(db, "report", "--from", "2017-07-01", "--to", "2018-06-30", "--out", str(html))
+    assert result.returncode == 0, result.stderr
+    assert "<h2>I. Report summary</h2>" in html.read_text()
+    md = run(db, "report", "--from", "2017-07-01", "--to", "2018-06-30", "--format", "md")
+    assert "## II. Progress by thematic area" in md.stdout
+    data = json.loads(run(db, "report", "--from", "2017-07-01", "--to", "2018-06-30", "--format", "json").stdout)
+    assert data["indicators"]["initial_overdue"]["value"] == 13
+
+
+def test_indicators_explain_names_states_and_events(db):
+    result = run(db, "indicators", "--from", "2017-07-01", "--to", "2018-06-30", "--id", "new_states_parties",
+                 "--explain")
+    assert result.returncode == 0, result.stderr
+    assert "Benin" in result.stdout and "Sri Lanka" in result.stdout and "CCM/BEN/" in result.stdout
+
+
+def test_an_unknown_indicator_and_a_reversed_period_are_refused_clearly(db):
+    unknown = run(db, "indicators", "--from", "2017-07-01", "--to", "2018-06-30", "--id", "initial_overdu")
+    assert unknown.returncode == 2 and "initial_overdue" in unknown.stderr
+    reversed_period = run(db, "report", "--from", "2018-07-01", "--to", "2018-06-30")
+    assert reversed_period.returncode == 2 and "--to" in reversed_period.stderr
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_headless_chromium_prints_the_report_to_a_multi_page_a4_pdf(db, tmp_path):
+    html = tmp_path / "report.html"
+    assert run(db, "report", "--from", "2017-07-01", "--to", "2018-06-30", "--out", str(html)).returncode == 0
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.as_uri()],
+        capture_output=True, timeout=120, check=True,
+    )
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) > 10  # the report runs to many pages
+    width, height = map(float, re.search(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", data).groups())
+    assert (round(width), round(height)) == (595, 842)  # A4 in points, from the print stylesheet
