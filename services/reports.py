@@ -19,16 +19,16 @@ DEFAULT_PLAN = "dap-2015-2020"
 
 
 @cache
-def load_plan(plan_id: str) -> dict[str, Any]:
+def load_plan(plan_id: str, directory: Path = PLANS_DIR) -> dict[str, Any]:
     """An action plan: its structure, its indicator catalogue and its report lines
     (`<id>.toml`, `<id>.indicators.toml`, `<id>.report.toml` in data/action-plans)."""
-    base = PLANS_DIR / f"{plan_id}.toml"
+    base = directory / f"{plan_id}.toml"
     if not base.exists():
-        known = sorted(p.stem for p in PLANS_DIR.glob("*.toml") if p.stem.count(".") == 0)
+        known = sorted(p.stem for p in directory.glob("*.toml") if p.stem.count(".") == 0)
         raise InvalidValueError("plan", plan_id, known)
     plan = tomllib.loads(base.read_text(encoding="utf-8"))
     for part in ("indicators", "report"):
-        path = PLANS_DIR / f"{plan_id}.{part}.toml"
+        path = directory / f"{plan_id}.{part}.toml"
         if path.exists():
             extra = tomllib.loads(path.read_text(encoding="utf-8"))
             for key in ("indicators", "identities", "summary", "progress"):
@@ -53,11 +53,12 @@ class Reports:
         )
 
     def progress_report(
-        self, *, start: date, end: date, known_at: datetime, plan_id: str = DEFAULT_PLAN
+        self, *, start: date, end: date, known_at: datetime, plan_id: str = DEFAULT_PLAN,
+        plans_dir: Path = PLANS_DIR,
     ) -> dict[str, Any]:
         if end < start:
             raise InvalidValueError("--to", end.isoformat(), f"a date on or after --from ({start.isoformat()})")
-        plan = load_plan(plan_id)
+        plan = load_plan(plan_id, plans_dir)
         period = Period(start, end)
         return build_report(plan, self.context(plan, period, known_at), self.context(plan, period.previous(), known_at))
 
