@@ -62,6 +62,10 @@ def build_report(plan: dict[str, Any], ctx: Context, previous: Context) -> dict[
             "not_in_ledger": spec.get("why") if result is None else None,
         }
     identities = _check_identities(plan.get("identities", []), indicators)
+    compare = plan.get("compare")
+    comparison = None
+    if compare and (compare["start"], compare["end"]) == (ctx.period.start, ctx.period.end):
+        comparison = {"document": compare["document"]}
     values = {i: v["value"] for i, v in indicators.items()}
     previous_values = {i: v["previous"] for i, v in indicators.items()}
     areas = []
@@ -73,9 +77,10 @@ def build_report(plan: dict[str, Any], ctx: Context, previous: Context) -> dict[
             "title": area["title"],
             "goals": area["goals"],
             "actions": area["actions"],
-            "summary": [_line(line, values, previous_values) for line in plan["summary"] if line["area"] == area["id"]],
+            "summary": [_line(line, values, previous_values, comparison) for line in plan["summary"]
+                        if line["area"] == area["id"]],
             "progress": [
-                {**_line(line, values, previous_values), "action": line["action"],
+                {**_line(line, values, previous_values, comparison), "action": line["action"],
                  "action_title": actions[line["action"]]}
                 for line in plan["progress"] if line["area"] == area["id"]
             ],
@@ -90,6 +95,7 @@ def build_report(plan: dict[str, Any], ctx: Context, previous: Context) -> dict[
         "areas": areas,
         "indicators": indicators,
         "identities": identities,
+        "comparison": comparison,
     }
 
 
@@ -156,7 +162,8 @@ def evaluate_expression(expr: str, values: dict[str, int | None], previous: dict
     return None if result is None else int(result) if float(result).is_integer() else result
 
 
-def _line(line: dict[str, Any], values: dict[str, int | None], previous: dict[str, int | None]) -> dict[str, Any]:
+def _line(line: dict[str, Any], values: dict[str, int | None], previous: dict[str, int | None],
+          comparison: dict[str, Any] | None) -> dict[str, Any]:
     figures = []
 
     def substitute(match: re.Match[str]) -> str:
@@ -170,5 +177,6 @@ def _line(line: dict[str, Any], values: dict[str, int | None], previous: dict[st
         "text": text,
         "figures": figures,
         "complete": all(f["value"] is not None for f in figures),
-        "report_says": line["report_says"],
+        # the compared document's wording, only for a report of exactly its period
+        "report_says": line.get("report_says") if comparison else None,
     }

@@ -33,6 +33,8 @@ def load_plan(plan_id: str, directory: Path = PLANS_DIR) -> dict[str, Any]:
             extra = tomllib.loads(path.read_text(encoding="utf-8"))
             for key in ("indicators", "identities", "summary", "progress"):
                 plan.setdefault(key, []).extend(extra.get(key, []))
+            if "compare" in extra:
+                plan["compare"] = extra["compare"]
     for key in ("indicators", "identities", "summary", "progress"):
         plan.setdefault(key, [])
     return plan

@@ -180,6 +180,14 @@ def test_known_at_gives_the_report_as_it_would_have_been_written_then(loaded, tm
 
 
 # ------------------------------------------------------------------ rendering
+def test_the_8msp_wording_is_shown_only_for_the_8msp_period(loaded, report):
+    system, _ = loaded
+    assert report["comparison"]["document"].startswith("8MSP progress report")
+    later = system.reports.progress_report(start=date(2018, 7, 1), end=date(2019, 6, 30), known_at=KNOWN)
+    assert later["comparison"] is None
+    assert all(line["report_says"] is None for a in later["areas"] for line in a["summary"])
+
+
 def test_the_html_report_is_valid_html_and_cites_every_figure(report):
     html = render("reports/progress_report.html", {"report": report, "convention_name": "Cluster Munitions"})
     parser = html5lib.HTMLParser(strict=True)
@@ -347,5 +355,6 @@ report_says = "(test)"
     result = system.reports.progress_report(start=START, end=END, known_at=KNOWN, plan_id="lap-test",
                                              plans_dir=tmp_path)
     assert result["areas"][0]["summary"][0]["text"] == "13 States Parties have not submitted their initial report"
+    assert result["comparison"] is None and result["areas"][0]["summary"][0]["report_says"] is None
     html = render("reports/progress_report.html", {"report": result, "convention_name": "Cluster Munitions"})
     html5lib.HTMLParser(strict=True).parse(html)
