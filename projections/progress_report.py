@@ -28,10 +28,40 @@ class ReportConsistencyError(LedgerError, AssertionError):
         super().__init__("report: identities do not hold: " + "; ".join(broken))
 
 
+# Kinds of facts that exist only because a State reported them in a period (declarations,
+# retention updates, newly found contamination). If the ledger holds none for a period, it
+# has not been fed that period's reports: "no State reported X" cannot be claimed, so the
+# measures below answer "n/a" instead of 0.
+REPORTED_KINDS = ("DeclarationMade", "RetainedStockReported", "RetentionDeclared", "RetainedStockDestroyed",
+                  "NewContaminationReported")
+
+
+def _reported(spec: dict[str, Any]) -> bool:
+    measure = spec["measure"]
+    return measure in ("declared", "new_contamination") or (
+        measure == "retention" and spec.get("params", {}).get("state") != "held")
+
+
+def covered(ctx: Context) -> bool:
+    """Does the ledger hold any State's reports dated in this period?"""
+    return any(
+        ctx.period.reported_in(f) or ctx.period.holds(f)
+        for kind in REPORTED_KINDS
+        for facts in ctx.facts(kind, "reported_in_period").values()
+        for f in facts
+    )
+
+
 def compute_indicators(plan: dict[str, Any], ctx: Context) -> dict[str, Justified | None]:
+    has_reports = covered(ctx)
     done: dict[str, Justified | None] = {}
     for indicator in plan["indicators"]:
-        done[indicator["id"]] = evaluate(indicator, ctx, done)
+        if _reported(indicator) and not has_reports:
+            done[indicator["id"]] = None
+        elif indicator["measure"] in ("union", "intersect") and any(done[p] is None for p in indicator["of"]):
+            done[indicator["id"]] = None
+        else:
+            done[indicator["id"]] = evaluate(indicator, ctx, done)
     return done
 
 
@@ -59,7 +89,8 @@ def build_report(plan: dict[str, Any], ctx: Context, previous: Context) -> dict[
             "value": _value(result),
             "previous": _previous_value(spec, before[spec["id"]]),
             "states": states,
-            "not_in_ledger": spec.get("why") if result is None else None,
+            "not_in_ledger": (spec.get("why") or "The ledger holds no State's reports for this period.")
+            if result is None else None,
         }
     identities = _check_identities(plan.get("identities", []), indicators)
     compare = plan.get("compare")
@@ -99,18 +130,9 @@ def build_report(plan: dict[str, Any], ctx: Context, previous: Context) -> dict[
     }
 
 
-# Measures that count what States reported: an empty answer for the previous period
-# means the ledger holds no reports from then, not that nobody reported.
-_REPORTED = {"declared", "retention", "new_contamination", "union", "intersect", "obligation"}
-
-
 def _previous_value(spec: dict[str, Any], result: Justified | None) -> int | None:
     """The same indicator for the previous period, where the ledger has the data."""
-    if result is None:
-        return None
-    if spec["measure"] in _REPORTED and spec.get("params", {}).get("state") != "held" and not result:
-        return None
-    return len(result)
+    return None if result is None else len(result)
 
 
 def _check_identities(identities: list[dict[str, Any]], indicators: dict[str, Any]) -> list[dict[str, Any]]:
