@@ -62,9 +62,9 @@ def event_id_of(dossier_id: str, version: int) -> str:
 
 
 def split_event_id(event_id: str) -> tuple[str, int]:
+    from domain.errors import InvalidValueError
+
     dossier_id, _, version = event_id.rpartition("/")
     if not dossier_id or not version.isdigit():
-        raise ValueError(
-            f"event_id: {event_id!r} is not an event id; ids look like CCM/BEN/3"
-        )
+        raise InvalidValueError("event_id", event_id, "an event id such as CCM/BEN/3")
     return dossier_id, int(version)

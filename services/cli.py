@@ -339,6 +339,76 @@ def indicators(
     out.print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) on the configured store."""
+    import uvicorn
+
+    from services.http import create_app
+
+    system = bootstrap()
+    try:
+        api = create_app(system)
+        if not system.ledger.query("SELECT 1 FROM ledger_accounts LIMIT 1"):
+            err.print("[yellow]no accounts yet:[/] create one with `treaty users add NAME --role isu` "
+                      "and send its token as `Authorization: Bearer <token>`")
+        out.print(f"Treaty Ledger API on http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs; "
+                  f"store: {system.settings.location})")
+        uvicorn.run(api, host=host, port=port, log_level="warning")
+    finally:
+        system.close()
+
+
+users = typer.Typer(help="Accounts of the HTTP API: ISU staff, coordinators, viewers.", no_args_is_help=True)
+app.add_typer(users, name="users")
+
+
+@users.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option("--role", help="isu, coordinator or viewer")],
+    area: Annotated[str | None, typer.Option("--area", help="A coordinator's thematic area")] = None,
+    actor: Actor = None,
+) -> None:
+    """Create an account and print its token (shown once; only its hash is stored)."""
+    from services.accounts import Accounts
+
+    with _system() as system:
+        token = Accounts(system.ledger).add(username=username, role=role, area=area,
+                                            by=actor or system.settings.actor, now=_now())
+    out.print(f"created {username} ({role}{', ' + area if area else ''}); token, shown once:")
+    sys.stdout.write(token + "\n")
+
+
+@users.command("list")
+def users_list() -> None:
+    """List accounts (never their tokens)."""
+    from services.accounts import Accounts
+
+    with _system() as system:
+        rows = Accounts(system.ledger).list()
+    table = Table(header_style="bold")
+    for col in ("User", "Role", "Area", "Created", "By", "Revoked"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["username"], r["role"], r["area"] or "", r["created_at"], r["created_by"],
+                      r["revoked_at"] or "")
+    out.print(table)
+
+
+@users.command("revoke")
+def users_revoke(username: Annotated[str, typer.Argument()], actor: Actor = None) -> None:
+    """Revoke an account's token."""
+    from services.accounts import Accounts
+
+    with _system() as system:
+        Accounts(system.ledger).revoke(username=username, by=actor or system.settings.actor, now=_now())
+    out.print(f"revoked {username}")
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 

@@ -8,6 +8,7 @@ first) is retried on fresh state; an import key already recorded returns the fir
 from __future__ import annotations
 
 import difflib
+import threading
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
@@ -78,6 +79,8 @@ class Commands:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self._names: dict[str, dict[str, str]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # ------------------------------------------------------------------ lookup
     def resolve_state(self, query: str, convention: str = "CCM") -> str:
@@ -229,7 +232,17 @@ class Commands:
 
         return self._change(dossier_id, decide, None)
 
+    def _lock(self, dossier_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(dossier_id, threading.Lock())
+
     def _change(self, dossier_id: str, decide: Callable[[Dossier], None], import_key: str | None) -> str:
+        # Writers in this process queue per State instead of racing; writers elsewhere are
+        # still caught by the store's version uniqueness and retried below.
+        with self._lock(dossier_id):
+            return self._change_unlocked(dossier_id, decide, import_key)
+
+    def _change_unlocked(self, dossier_id: str, decide: Callable[[Dossier], None], import_key: str | None) -> str:
         last_error: Exception | None = None
         for attempt in range(MAX_ATTEMPTS):
             try:

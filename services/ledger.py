@@ -15,7 +15,7 @@ from domain.dates import utc_text
 from domain.dossier import Dossier
 from domain.facts import Fact
 from services.settings import Settings
-from services.store import COLUMNS, qualified_facts_table, row_fact
+from services.store import COLUMNS, row_fact
 
 
 class DateAsISO(Transcoding):
@@ -116,27 +116,56 @@ class Ledger(Application[str]):
         return recordings
 
     def forget(self, aggregate_id: Any) -> None:
-        """Drop a cached aggregate (after a version conflict it is stale)."""
+        """After a version conflict the cached aggregate is stale: bring it up to date with
+        the events saved since (cheap: only those), or drop it if that fails."""
         cache = self.repository.cache
-        if cache is not None:
-            try:
-                cache.get(aggregate_id, evict=True)
-            except KeyError:
-                pass
+        if cache is None:
+            return
+        try:
+            cached = cache.get(aggregate_id, evict=True)
+        except KeyError:
+            return
+        try:
+            for event in self.events.get(originator_id=aggregate_id, gt=cached.version):
+                event.mutate(cached)
+        except Exception:  # noqa: BLE001 - a cache is an optimisation: on any doubt, reload next time
+            return
+        cache.put(aggregate_id, cached)
 
-    # ------------------------------------------------------------------ raw reads
+    # ------------------------------------------------------------------ raw SQL
+    # Tables beside the events: the fact read model, accounts, idempotency records.
+    _TABLES = ("ledger_facts", "ledger_accounts", "api_idempotency")
+
+    def _dialect(self, sql: str) -> str:
+        """Queries are written for SQLite (`?`); on PostgreSQL, `%s` and schema-qualified tables."""
+        if not self.is_postgres:
+            return sql
+        sql = sql.replace("?", "%s")
+        schema = self.settings.postgres_schema
+        for table in self._TABLES:
+            for word in ("FROM", "INTO", "UPDATE", "EXISTS", "JOIN"):
+                sql = sql.replace(f"{word} {table}", f'{word} "{schema}".{table}')
+        return sql
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query written with `?` placeholders on either store."""
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
-        if self.is_postgres:
-            table = qualified_facts_table(self.settings.postgres_schema)
-            sql = sql.replace("?", "%s").replace("FROM ledger_facts", f"FROM {table}")
-            with datastore.transaction(commit=False) as curs:
-                curs.execute(sql, params)
-                return [tuple(r.values()) for r in curs.fetchall()]
         with datastore.transaction(commit=False) as curs:
-            curs.execute(sql, params)
-            return [tuple(r) for r in curs.fetchall()]
+            curs.execute(self._dialect(sql), params)
+            rows = curs.fetchall()
+        return [tuple(r.values()) if self.is_postgres else tuple(r) for r in rows]
+
+    def execute(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+        """Run write statements in one transaction; returns the last statement's row count."""
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        count = 0
+        with datastore.transaction(commit=True) as curs:
+            for sql, params in statements:
+                curs.execute(self._dialect(sql), params)
+                # the library's SQLite cursor wraps sqlite3's; PostgreSQL's is psycopg's own
+                raw = getattr(curs, "sqlite_cursor", curs)
+                count = raw.rowcount
+        return count
 
     # ------------------------------------------------------------------ fact reads
     def facts_known(

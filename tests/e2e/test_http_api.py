@@ -1,0 +1,198 @@
+"""The HTTP API through a real server (uvicorn on loopback) and a real HTTP client, on a
+SQLite file and on PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import uvicorn
+
+from services.accounts import Accounts
+from services.bootstrap import System, bootstrap
+from services.http import create_app
+from tests.conftest import utc
+
+T0 = utc(2020, 1, 1)
+
+
+class LiveServer:
+    """uvicorn in a thread on a socket bound beforehand: connections queue until it serves,
+    so no test ever waits on a timer."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def served(settings) -> Iterator[System]:  # type: ignore[no-untyped-def]
+    """The server's own system, with the aggregate cache a running service has."""
+    system = bootstrap(settings.model_copy(update={"aggregate_cache_size": 1000}))
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+@pytest.fixture
+def api(served) -> Iterator[tuple[str, dict[str, str], dict[str, datetime]]]:  # type: ignore[no-untyped-def]
+    system = served
+    clock = {"now": datetime(2020, 1, 1, tzinfo=UTC)}
+    app = create_app(system, clock=lambda: clock["now"])
+    accounts = Accounts(system.ledger)
+    tokens = {
+        "isu": accounts.add(username="isu.staff", role="isu", area=None, by="test", now=T0),
+        "coordinator": accounts.add(username="coord.transparency", role="coordinator", area="transparency",
+                                    by="test", now=T0),
+        "viewer": accounts.add(username="viewer", role="viewer", area=None, by="test", now=T0),
+    }
+    system.commands.register_state(iso3="BEN", name="Benin", language="fr", occurred_on="2008-12-03", now=T0,
+                                   actor="test", source="test")
+    system.commands.record(state="BEN", fact="signed", occurred_on="2008-12-03", now=T0, actor="t", source="t")
+    with LiveServer(app) as server:
+        yield server.url, tokens, clock
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+DEPOSIT = {"fact": "instrument_deposited", "occurred_on": "2017-07-10", "source": "UNTC",
+           "fields": {"instrument": "ratification"}}
+
+
+def test_without_valid_credentials_every_endpoint_answers_401(api):
+    url, _, _ = api
+    with httpx.Client(base_url=url) as client:
+        assert client.get("/v1/states").status_code == 401
+        bad = client.get("/v1/states", headers=auth("tl_000000000000_nope"))
+        assert bad.status_code == 401 and bad.headers["WWW-Authenticate"] == "Bearer"
+        assert client.post("/v1/states/BEN/facts", json=DEPOSIT).status_code == 401
+        assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize(("role", "expected"), [("isu", 201), ("coordinator", 403), ("viewer", 403)])
+def test_only_isu_staff_record_treaty_facts(api, role, expected):
+    url, tokens, _ = api
+    with httpx.Client(base_url=url, headers=auth(tokens[role])) as client:
+        response = client.post("/v1/states/BEN/facts", json=DEPOSIT)
+        assert response.status_code == expected, response.text
+        if expected == 403:
+            assert response.json()["detail"][0]["loc"] == ["body", "role"]
+        assert client.get("/v1/states/BEN").status_code == 200  # every role reads
+
+
+def test_a_recorded_fact_carries_the_authenticated_actor_and_shows_in_the_status(api):
+    url, tokens, clock = api
+    clock["now"] = datetime(2020, 6, 1, tzinfo=UTC)  # the ledger learns of the deposit on 1 June 2020
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as client:
+        created = client.post("/v1/states/BEN/facts", json=DEPOSIT)
+        assert created.status_code == 201 and created.json() == {"event_id": "CCM/BEN/3"}
+        status = client.get("/v1/states/BEN", params={"as_of": "2018-06-30"}).json()
+        assert (status["participation"], status["entry_into_force_on"]) == ("in_force", "2018-01-01")
+        timeline = client.get("/v1/states/Benin/timeline").json()["events"]
+        assert timeline[-1]["recorded_by"] == "isu.staff"
+        overdue = client.get("/v1/overdue", params={"as_of": "2018-06-30"}).json()
+        assert [r["name"] for r in overdue["initial"]] == ["Benin"]
+        before = client.get("/v1/states/BEN", params={"as_of": "2018-06-30", "known_at": "2020-05-31T00:00:00Z"})
+        assert before.json()["participation"] == "signatory"
+
+
+def test_bad_input_is_422_naming_the_field_and_an_unknown_state_404(api):
+    url, tokens, _ = api
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as client:
+        impossible = client.post("/v1/states/BEN/facts", json=DEPOSIT | {"occurred_on": "2017-02-30"})
+        assert impossible.status_code == 422 and impossible.json()["detail"][0]["loc"][-1] == "occurred_on"
+        unknown_fact = client.post("/v1/states/BEN/facts", json=DEPOSIT | {"fact": "coronation"})
+        assert unknown_fact.status_code == 422 and unknown_fact.json()["detail"][0]["loc"] == ["body", "fact"]
+        assert client.post("/v1/states/Atlantis/facts", json=DEPOSIT).status_code == 404
+        assert client.get("/v1/states/Atlantis").status_code == 404
+        client.post("/v1/states/BEN/facts", json=DEPOSIT)
+        second = client.post("/v1/states/BEN/facts", json=DEPOSIT)
+        assert second.status_code == 422 and "already a State Party" in second.json()["detail"][0]["msg"]
+        bad_date = client.get("/v1/states", params={"as_of": "2018-13-01"})
+        assert bad_date.status_code == 422 and bad_date.json()["detail"][0]["loc"] == ["query", "as_of"]
+
+
+def test_a_retried_command_with_the_same_idempotency_key_returns_the_first_answer_and_writes_nothing(api, served):
+    url, tokens, _ = api
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"]) | {"Idempotency-Key": "deposit-1"}) as client:
+        first = client.post("/v1/states/BEN/facts", json=DEPOSIT)
+        count = served.ledger.count_events()
+        again = client.post("/v1/states/BEN/facts", json=DEPOSIT)
+        assert (again.status_code, again.json()) == (first.status_code, first.json())
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        assert served.ledger.count_events() == count
+        other = client.post("/v1/states/BEN/facts", json=DEPOSIT | {"occurred_on": "2017-07-11"})
+        assert other.status_code == 422 and other.json()["detail"][0]["loc"] == ["body", "Idempotency-Key"]
+
+
+def test_concurrent_clients_sending_1000_commands_for_one_state_lose_no_event(api, served):
+    url, tokens, _ = api
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as client:
+        assert client.post("/v1/states/BEN/facts", json=DEPOSIT).status_code == 201
+    before = served.ledger.count_events()
+    body = {"fact": "report_submitted", "occurred_on": "2019-01-01", "source": "load",
+            "fields": {"report": "voluntary"}}
+
+    # One client shared by 8 threads (httpx clients are thread-safe; making one per request
+    # would measure TLS-context construction, not the ledger).
+    client = httpx.Client(base_url=url, headers=auth(tokens["isu"]), timeout=60,
+                          limits=httpx.Limits(max_connections=8))
+
+    def send(i: int) -> int:
+        headers = {"Idempotency-Key": f"c{i}"}
+        response = client.post("/v1/states/BEN/facts", json=body | {"note": f"command {i}"}, headers=headers)
+        while response.status_code == 409:  # the documented answer to a lost race: retry
+            response = client.post("/v1/states/BEN/facts", json=body | {"note": f"command {i}"}, headers=headers)
+        return response.status_code
+
+    with client, ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(send, range(1000)))
+    assert statuses.count(201) == 1000
+    assert served.ledger.count_events() == before + 1000
+    notes = {e["note"] for e in served.queries.timeline(state="BEN")["events"] if e["kind"] == "ReportSubmitted"}
+    assert len(notes) == 1000
+
+
+def test_reports_and_indicators_are_served_as_json_html_and_markdown(api):
+    url, tokens, _ = api
+    period = {"from": "2017-07-01", "to": "2018-06-30"}
+    with httpx.Client(base_url=url, headers=auth(tokens["viewer"])) as client:
+        data = client.get("/v1/reports/progress", params=period).json()
+        assert data["period"] == {"start": "2017-07-01", "end": "2018-06-30"}
+        html = client.get("/v1/reports/progress", params=period | {"format": "html"})
+        assert html.headers["content-type"].startswith("text/html") and "<h2>I. Report summary</h2>" in html.text
+        md = client.get("/v1/reports/progress", params=period | {"format": "md"})
+        assert md.headers["content-type"].startswith("text/markdown")
+        one = client.get("/v1/indicators", params=period | {"id": "signatories"}).json()
+        assert list(one["indicators"]) == ["signatories"]
+        assert client.get("/v1/indicators", params=period | {"id": "nope"}).status_code == 422
+
+
+def test_the_openapi_document_lists_every_endpoint_with_examples(api):
+    url, _, _ = api
+    spec = httpx.get(f"{url}/openapi.json").json()
+    assert {"/v1/states", "/v1/states/{state}", "/v1/states/{state}/timeline", "/v1/overdue", "/v1/indicators",
+            "/v1/reports/progress", "/v1/states/{state}/facts", "/v1/corrections"} <= set(spec["paths"])
+    assert spec["components"]["schemas"]["FactCommand"]["properties"]["fact"]["examples"] == ["report_submitted"]
+    assert "HTTPBearer" in spec["components"]["securitySchemes"]
