@@ -23,6 +23,8 @@ from domain.dates import When
 from domain.declarations import AREA_SUBJECTS, AREAS, SUBJECTS, VIA
 from domain.errors import InvalidValueError, RuleViolationError
 from domain.facts import Fact, event_id_of, split_event_id
+from domain.outreach import AREAS as OUTREACH_AREAS
+from domain.outreach import MANDATES, MEETING_KINDS, PARTNERSHIP_ROLES, PARTNERSHIP_STATUSES, SENDERS
 from domain.standing import Standing
 
 INSTRUMENTS = ("ratification", "acceptance", "approval", "accession")
@@ -109,6 +111,8 @@ class Dossier(Aggregate):
             name = type(self).__name__
             if name in _DECISIVE or name == "EventRetracted":
                 aggregate._apply_fact(self.to_fact())
+            elif name == "LetterReceived":
+                aggregate.letters.add(self.reference)  # type: ignore[attr-defined]
 
         def to_fact(self) -> Fact:
             # Fact data is JSON-shaped (dates as ISO text) whether it comes from an event or
@@ -205,6 +209,47 @@ class Dossier(Aggregate):
         detail: str
         via: str
 
+    # -- outreach: what coordinators, the President and the ISU did with this State
+    class LetterReceived(Event):
+        reference: str
+        sender: str
+        area: str
+        purpose: str
+        article: int | None
+        action_point: str | None
+
+    class LetterAnswered(Event):
+        reference: str
+        summary: str
+
+    class MeetingAttended(Event):
+        reference: str
+        meeting_kind: str
+        area: str
+        place: str
+        margins_of: str
+        organisations: list[str]
+        topics: str
+        outcomes: str
+
+    class DemarcheReceived(Event):
+        reference: str
+        sender: str
+        area: str
+        purpose: str
+
+    class PartnershipChanged(Event):
+        reference: str
+        status: str
+        role: str
+        area: str
+
+    class MandateHeld(Event):
+        area: str
+        mandate: str
+        from_meeting: str
+        to_meeting: str
+
     class EventRetracted(Event):
         retracted_event_id: str
         reason: str
@@ -212,6 +257,7 @@ class Dossier(Aggregate):
 
     # ---------------------------------------------------------------- state
     def __init__(self) -> None:
+        self.letters: set[str] = set()  # references of letters this State received
         self.decisive: list[Fact] = []
         self.retracted: set[int] = set()
         self.retractions: set[int] = set()
@@ -222,6 +268,7 @@ class Dossier(Aggregate):
         # the containers is enough and keeps a command's load cheap.
         clone = copy.copy(self)
         clone.decisive = list(self.decisive)
+        clone.letters = set(self.letters)
         clone.retracted = set(self.retracted)
         clone.retractions = set(self.retractions)
         clone.standing = self.standing.copy()
@@ -404,6 +451,56 @@ class Dossier(Aggregate):
         self._record(self.DeclarationMade, when, prov, now, subject=subject, area=area or None,
                      reporting_year=reporting_year, detail=detail, via=via)
 
+    # -------------------------------------------------------------- outreach decisions
+    def receive_letter(self, *, reference: str, sender: str, area: str, purpose: str, article: int | None,
+                       action_point: str | None, when: When, prov: Provenance, now: datetime) -> None:
+        _check_reference(reference)
+        _check_in("sender", sender, SENDERS)
+        _check_in("area", area, OUTREACH_AREAS)
+        if reference in self.letters:
+            raise RuleViolationError("reference", f"{self.standing.name} already received letter {reference}")
+        self._record(self.LetterReceived, when, prov, now, reference=reference, sender=sender, area=area,
+                     purpose=purpose, article=article, action_point=action_point or None)
+
+    def answer_letter(self, *, reference: str, summary: str, when: When, prov: Provenance, now: datetime) -> None:
+        if reference not in self.letters:
+            raise RuleViolationError("reference", f"{self.standing.name} received no letter {reference!r}")
+        self._record(self.LetterAnswered, when, prov, now, reference=reference, summary=summary)
+
+    def attend_meeting(self, *, reference: str, meeting_kind: str, area: str, place: str, margins_of: str,
+                       organisations: list[str], topics: str, outcomes: str, when: When, prov: Provenance,
+                       now: datetime) -> None:
+        _check_reference(reference)
+        _check_in("meeting_kind", meeting_kind, MEETING_KINDS)
+        _check_in("area", area, OUTREACH_AREAS)
+        self._record(self.MeetingAttended, when, prov, now, reference=reference, meeting_kind=meeting_kind,
+                     area=area, place=place, margins_of=margins_of, organisations=list(organisations),
+                     topics=topics, outcomes=outcomes)
+
+    def receive_demarche(self, *, reference: str, sender: str, area: str, purpose: str, when: When,
+                         prov: Provenance, now: datetime) -> None:
+        _check_reference(reference)
+        _check_in("sender", sender, SENDERS)
+        _check_in("area", area, OUTREACH_AREAS)
+        self._record(self.DemarcheReceived, when, prov, now, reference=reference, sender=sender, area=area,
+                     purpose=purpose)
+
+    def change_partnership(self, *, reference: str, status: str, role: str, area: str, when: When,
+                           prov: Provenance, now: datetime) -> None:
+        _check_reference(reference)
+        _check_in("status", status, PARTNERSHIP_STATUSES)
+        _check_in("role", role, PARTNERSHIP_ROLES)
+        _check_in("area", area, OUTREACH_AREAS)
+        self._record(self.PartnershipChanged, when, prov, now, reference=reference, status=status, role=role,
+                     area=area)
+
+    def hold_mandate(self, *, area: str, mandate: str, from_meeting: str, to_meeting: str, when: When,
+                     prov: Provenance, now: datetime) -> None:
+        _check_in("area", area, OUTREACH_AREAS)
+        _check_in("mandate", mandate, MANDATES)
+        self._record(self.MandateHeld, when, prov, now, area=area, mandate=mandate, from_meeting=from_meeting,
+                     to_meeting=to_meeting)
+
     def request_extension(
         self, *, article: int, requested_deadline: date | None, when: When, prov: Provenance, now: datetime
     ) -> None:
@@ -515,6 +612,16 @@ _OBLIGATION_EVENTS: dict[str, tuple[int, bool]] = {
     "VictimsDeclared": (5, False),
 }
 OBLIGATION_FACTS = tuple(_OBLIGATION_EVENTS)
+
+
+def _check_in(field: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InvalidValueError(field, value, allowed)
+
+
+def _check_reference(reference: str) -> None:
+    if not reference.strip() or len(reference) > 120:
+        raise InvalidValueError("reference", reference, "a short identifier shared by all parts of one item")
 
 
 def _common(when: When, prov: Provenance) -> dict[str, Any]:

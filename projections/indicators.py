@@ -293,13 +293,39 @@ def declared(ctx: Context, p: dict[str, Any]) -> Justified:
     return out
 
 
+def outreach(ctx: Context, p: dict[str, Any]) -> Justified:
+    """States that received (or answered, or took part in) an outreach item in the window:
+    `event` is LetterReceived, LetterAnswered, MeetingAttended, DemarcheReceived or
+    PartnershipChanged; filters: `area`, `reference`, `meeting_kind`, `status`."""
+    event, window = p["event"], p.get("window", "reported_in_period")
+    out: Justified = {}
+    letters_by_ref: dict[str, dict[str, str]] = {}
+    if event == "LetterAnswered" and "area" in p:  # an answer's area is its letter's
+        for d, facts in ctx.facts("LetterReceived", "end").items():
+            letters_by_ref[d] = {f.data["reference"]: f.data["area"] for f in facts}
+    for d, facts in ctx.facts(event, window).items():
+        for f in facts:
+            if not ctx.period.has(f, window):
+                continue
+            if "reference" in p and f.data.get("reference") != p["reference"]:
+                continue
+            area = letters_by_ref.get(d, {}).get(f.data["reference"]) if event == "LetterAnswered" \
+                else f.data.get("area")
+            if "area" in p and area != p["area"]:
+                continue
+            if any(key in p and f.data.get(key) != p[key] for key in ("meeting_kind", "status")):
+                continue
+            out.setdefault(d, []).append(f.event_id)
+    return out
+
+
 MEASURES: dict[str, Callable[[Context, dict[str, Any]], Justified]] = {
     f.__name__: f
     for f in (
         states_parties, in_force, party_not_in_force, signatories, deposited, initial_report_due,
         initial_report_received, initial_report_overdue, initial_report_deadline_missed, annual_report_due,
         annual_report_received, annual_report_recorded_missing, obligation, obligation_deadline, retention,
-        new_contamination, declared,
+        new_contamination, declared, outreach,
     )
 }
 

@@ -33,12 +33,12 @@ class ReportConsistencyError(LedgerError, AssertionError):
 # has not been fed that period's reports: "no State reported X" cannot be claimed, so the
 # measures below answer "n/a" instead of 0.
 REPORTED_KINDS = ("DeclarationMade", "RetainedStockReported", "RetentionDeclared", "RetainedStockDestroyed",
-                  "NewContaminationReported")
+                  "NewContaminationReported", "LetterReceived", "MeetingAttended", "DemarcheReceived")
 
 
 def _reported(spec: dict[str, Any]) -> bool:
     measure = spec["measure"]
-    return measure in ("declared", "new_contamination") or (
+    return measure in ("declared", "new_contamination", "outreach") or (
         measure == "retention" and spec.get("params", {}).get("state") != "held")
 
 

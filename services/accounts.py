@@ -20,13 +20,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.dates import utc_text
 from domain.errors import InvalidValueError, LedgerError
+from domain.outreach import AREAS
 from services.ledger import Ledger
 
 ROLES = ("isu", "coordinator", "viewer")
-# The thematic areas a coordinator can hold (the Dubrovnik Action Plan's, plus the
-# Presidency and general status and operation of the Convention).
-AREAS = ("universalization", "stockpile_destruction", "clearance", "victim_assistance", "cooperation",
-         "transparency", "national_implementation", "general_status", "presidency")
 CACHE_SECONDS = 60
 
 _DDL = (

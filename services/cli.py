@@ -86,8 +86,8 @@ def load(dataset: Annotated[str, typer.Argument(help="Reference data set, e.g. c
             result = load_dataset(system.ledger, system.commands, dataset, now=_now(), progress=progress)
         out.print(f"{result.states} States: {result.events_added} events added, "
                   f"{result.events_skipped} already recorded.")
-        for row in result.undated:
-            out.print(f"not loaded (the sources give no date): {row}")
+        for row in result.not_loaded:
+            out.print(f"not loaded: {row}")
 
 
 @app.command()

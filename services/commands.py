@@ -157,11 +157,18 @@ class Commands:
         for item in items:
             item = dict(item)
             fact = item.pop("fact")
-            if fact not in FACTS:
-                raise InvalidValueError("fact", fact, FACTS)
             when = when_from(item.pop("occurred_on"), item.pop("occurred_from", None))
             prov = Provenance(recorded_by=actor, source=item.pop("source"), note=item.pop("note", ""),
                               import_key=item.pop("import_key", None))
+            if fact.startswith("outreach:"):  # "outreach:letter", "outreach:meeting", ...
+                kind, reference = fact.removeprefix("outreach:"), item.pop("reference")
+                if kind not in OUTREACH_KINDS:
+                    raise InvalidValueError("kind", kind, OUTREACH_KINDS)
+                decisions.append(lambda d, k=kind, r=reference, w=when, p=prov, f=item:
+                                 _outreach_decision(k, d, r, w, p, now, f))
+                continue
+            if fact not in FACTS:
+                raise InvalidValueError("fact", fact, FACTS)
             decisions.append(_decision(fact, conv, when, prov, now, item))
 
         def decide_all(d: Dossier) -> None:
@@ -232,6 +239,65 @@ class Commands:
 
         return self._change(dossier_id, decide, None)
 
+    def outreach(
+        self, *, kind: str, states: list[str], reference: str, occurred_on: str | date, source: str, actor: str,
+        now: datetime, occurred_from: str | date | None = None, note: str = "", import_key: str | None = None,
+        convention: str = "CCM", **fields: Any,
+    ) -> list[str]:
+        """Record one outreach item (a letter to several States, a meeting, ...) on every
+        State it concerns, in one transaction; returns the new event ids."""
+        if kind not in OUTREACH_KINDS:
+            raise InvalidValueError("kind", kind, OUTREACH_KINDS)
+        if not states:
+            raise InvalidValueError("states", states, "at least one State")
+        if kind == "reply" and len(states) != 1:
+            raise InvalidValueError("states", states, "exactly one State: the one that replied")
+        conv = load_convention(convention)
+        dossier_ids = [self.resolve_state(state, conv.id) for state in states]
+        if len(set(dossier_ids)) != len(dossier_ids):
+            raise InvalidValueError("states", states, "each State once")
+        when = when_from(occurred_on, occurred_from)
+
+        def decide(d: Dossier) -> None:
+            prov = Provenance(recorded_by=actor, source=source, note=note,
+                              import_key=f"{import_key}/{d.dossier}" if import_key else None)
+            _outreach_decision(kind, d, reference, when, prov, now, fields)
+
+        locks = [self._lock(d) for d in sorted(dossier_ids)]  # a fixed order: no deadlock
+        for lock in locks:
+            lock.acquire()
+        try:
+            for attempt in range(MAX_ATTEMPTS):
+                dossiers = [self.ledger.repository.get(storage_id(d)) for d in dossier_ids]
+                for dossier in dossiers:
+                    decide(dossier)
+                try:
+                    self.ledger.save(*dossiers)
+                    return [d.last_event_id() for d in dossiers]
+                except IntegrityError:
+                    if import_key:  # a retry of a command already recorded: answer as the first time
+                        recorded = [self._recorded(d, f"{import_key}/{d}") for d in dossier_ids]
+                        if all(recorded):
+                            return [r for r in recorded if r]
+                    for d in dossier_ids:
+                        self.ledger.forget(storage_id(d))
+                    _back_off(attempt)
+            raise ConcurrencyConflictError(",".join(dossier_ids), MAX_ATTEMPTS)
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+    def outreach_area(self, *, kind: str, states: list[str], reference: str, fields: dict[str, Any],
+                      convention: str = "CCM") -> str | None:
+        """The thematic area an outreach command belongs to (a reply: its letter's)."""
+        if kind != "reply":
+            return fields.get("area")
+        dossier_id = self.resolve_state(states[0], convention)
+        for fact, _ in self.ledger.timeline(dossier_id):
+            if fact.kind == "LetterReceived" and fact.data["reference"] == reference:
+                return str(fact.data["area"])
+        return None
+
     def _lock(self, dossier_id: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(dossier_id, threading.Lock())
@@ -262,12 +328,48 @@ class Commands:
                 _back_off(attempt)
         raise ConcurrencyConflictError(dossier_id, MAX_ATTEMPTS) from last_error
 
-    def _event_with_import_key(self, dossier_id: str, import_key: str) -> str:
+    def _recorded(self, dossier_id: str, import_key: str) -> str | None:
+        """The id of the event recorded with this import key, if any."""
         rows = self.ledger.query(
             "SELECT event_id FROM ledger_facts WHERE dossier_id = ? AND import_key = ?",
             [dossier_id, import_key],
         )
-        return str(rows[0][0]) if rows else dossier_id
+        return str(rows[0][0]) if rows else None
+
+    def _event_with_import_key(self, dossier_id: str, import_key: str) -> str:
+        return self._recorded(dossier_id, import_key) or dossier_id
+
+
+OUTREACH_KINDS = ("letter", "reply", "meeting", "demarche", "partnership", "mandate")
+
+
+def _outreach_decision(kind: str, d: Dossier, reference: str, when: When, prov: Provenance, now: datetime,
+                       f: dict[str, Any]) -> None:
+    common = {"when": when, "prov": prov, "now": now}
+    text = lambda key: str(f.get(key) or "")  # noqa: E731 - a local shorthand
+    if kind == "letter":
+        article = _int_field(f, "article") if f.get("article") not in (None, "") else None
+        d.receive_letter(reference=reference, sender=text("sender") or "coordinators", area=text("area"),
+                         purpose=text("purpose"), article=article, action_point=text("action_point") or None,
+                         **common)
+    elif kind == "reply":
+        d.answer_letter(reference=reference, summary=text("summary"), **common)
+    elif kind == "meeting":
+        organisations = f.get("organisations") or []
+        if isinstance(organisations, str):
+            organisations = [o.strip() for o in organisations.split(";") if o.strip()]
+        d.attend_meeting(reference=reference, meeting_kind=text("meeting_kind"), area=text("area"),
+                         place=text("place"), margins_of=text("margins_of"), organisations=organisations,
+                         topics=text("topics"), outcomes=text("outcomes"), **common)
+    elif kind == "demarche":
+        d.receive_demarche(reference=reference, sender=text("sender") or "coordinators", area=text("area"),
+                           purpose=text("purpose"), **common)
+    elif kind == "partnership":
+        d.change_partnership(reference=reference, status=text("status"), role=text("role"), area=text("area"),
+                             **common)
+    else:
+        d.hold_mandate(area=text("area"), mandate=text("mandate") or "coordinator",
+                       from_meeting=text("from_meeting"), to_meeting=text("to_meeting"), **common)
 
 
 def index_names(ledger: Ledger, convention: str) -> list[str]:

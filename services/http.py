@@ -85,6 +85,29 @@ class Recorded(BaseModel):
     event_id: str = Field(examples=["CCM/BEN/5"])
 
 
+class OutreachCommand(BaseModel):
+    """One outreach item on every State it concerns. `fields` by kind: letter {sender, area,
+    purpose, article, action_point}; reply {summary}; meeting {meeting_kind, area, place,
+    margins_of, organisations, topics, outcomes}; demarche {sender, area, purpose};
+    partnership {status, role, area}; mandate {area, mandate, from_meeting, to_meeting}."""
+
+    kind: Literal["letter", "reply", "meeting", "demarche", "partnership", "mandate"] = Field(examples=["letter"])
+    states: list[str] = Field(min_length=1, examples=[["Italy", "Netherlands", "Sweden", "Denmark"]])
+    reference: str = Field(min_length=1, max_length=120, examples=["8msp-letters-retention"])
+    occurred_on: date = Field(examples=["2018-03-15"])
+    occurred_from: date | Literal["unknown"] | None = None
+    source: str = Field(min_length=1, examples=["Coordinators' letter, 15 March 2018"])
+    note: str = ""
+    fields: dict[str, str | int | list[str] | None] = Field(
+        default_factory=dict,
+        examples=[{"sender": "coordinators", "area": "stockpile_destruction",
+                   "purpose": "update on retained munitions", "article": 3, "action_point": "2.3"}])
+
+
+class RecordedMany(BaseModel):
+    event_ids: list[str] = Field(examples=[["CCM/ITA/9", "CCM/NLD/8"]])
+
+
 # ---------------------------------------------------------------------------- dependencies
 # Module level: FastAPI resolves these annotations by name (this module uses postponed
 # annotations), so they cannot be local to create_app.
@@ -208,6 +231,38 @@ def create_app(system: System, clock: Clock | None = None) -> FastAPI:
         if fmt == "html":
             return HTMLResponse(text)
         return PlainTextResponse(text, media_type="text/markdown")
+
+    @app.get("/v1/outreach/letters", tags=["outreach"], summary="Letters sent, and their replies")
+    def list_letters(
+        caller: Caller, as_of: AsOf = None, known_at: KnownAt = None, area: str | None = None,
+        awaiting_reply: bool = False,
+    ) -> dict[str, Any]:
+        d, t = times(as_of, known_at)
+        return system.queries.letters(as_of=d, known_at=t, area=area, awaiting_reply=awaiting_reply)
+
+    @app.get("/v1/outreach/meetings", tags=["outreach"], summary="Meetings held, with their participants")
+    def list_meetings(caller: Caller, as_of: AsOf = None, known_at: KnownAt = None,
+                      area: str | None = None) -> dict[str, Any]:
+        d, t = times(as_of, known_at)
+        return system.queries.meetings(as_of=d, known_at=t, area=area)
+
+    @app.post("/v1/outreach", tags=["commands"], status_code=201, response_model=RecordedMany,
+              summary="Record a letter, reply, meeting, demarche, partnership or mandate (ISU; a coordinator "
+                      "for their own thematic area)")
+    def record_outreach(caller: Caller, body: OutreachCommand, key: IdempotencyKey = None) -> Response:
+        area = system.commands.outreach_area(kind=body.kind, states=body.states, reference=body.reference,
+                                             fields=body.fields)
+        if not caller.can_write_outreach(area):
+            raise ForbiddenError(caller, f"record outreach of the {area or 'unknown'} area")
+
+        def run(import_key: str | None) -> dict[str, Any]:
+            ids = system.commands.outreach(
+                kind=body.kind, states=body.states, reference=body.reference, occurred_on=body.occurred_on,
+                occurred_from=body.occurred_from, source=body.source, note=body.note, actor=caller.username,
+                now=now(), import_key=import_key, **{k: v for k, v in body.fields.items() if v is not None})
+            return {"event_ids": ids}
+
+        return idempotent(caller, key, body.model_dump(mode="json"), run)
 
     # -------------------------------------------------------------- commands
     @app.post("/v1/states", tags=["commands"], status_code=201, response_model=Recorded,

@@ -40,9 +40,9 @@ class LoadResult:
     states: int
     events_added: int
     events_skipped: int
-    # rows the sources give no date or bound for: the ledger cannot place them in valid
-    # time, so they are listed, not loaded (see data/ccm-2018/README.md)
-    undated: list[str]
+    # rows the ledger cannot hold, with the reason: no date or bound (it cannot place them
+    # in valid time), or no State named (outreach is recorded on the States it concerns)
+    not_loaded: list[str]
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -88,10 +88,10 @@ def _when_args(f: dict[str, Any]) -> dict[str, Any]:
     return {"occurred_on": f["occurred_on"], "occurred_from": f["occurred_from"]}
 
 
-def build_plan(dataset_dir: Path, convention: str, undated: list[str] | None = None) -> dict[str, dict[str, Any]]:
+def build_plan(dataset_dir: Path, convention: str, not_loaded: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """dossier_id -> {"registration": {...}, "items": [...]} for the whole dataset.
 
-    Rows without any date are appended to `undated` instead of being loaded."""
+    Rows the ledger cannot hold are appended to `not_loaded`, with the reason."""
     attributes = {}
     attr_path = dataset_dir / "state_attributes.csv"
     if attr_path.exists():
@@ -127,8 +127,9 @@ def build_plan(dataset_dir: Path, convention: str, undated: list[str] | None = N
     reports: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in _read(dataset_dir / "art7_reports.csv"):
         if not row["submitted_on"]:
-            if undated is not None:
-                undated.append(f"{row['name']} {row['report']} report {row['reporting_year']}".strip())
+            if not_loaded is not None:
+                not_loaded.append(
+                    f"{row['name']} {row['report']} report {row['reporting_year']}: the sources give no date")
             continue
         f = _when_fields(row["submitted_on"], row["date_precision"], row.get("earliest_on", ""))
         item = {"fact": "report_submitted", **_when_args(f), "report": row["report"],
@@ -176,6 +177,44 @@ def build_plan(dataset_dir: Path, convention: str, undated: list[str] | None = N
         elif fact != "withdrawal_notified":
             item.update(detail=row["detail"])
         plan[dossier_id_for(convention, iso3)]["items"].append(item)
+    outreach_path = dataset_dir / "8msp_outreach.csv"
+    if outreach_path.exists():
+        order = {"letter": 0, "meeting": 1, "demarche": 1, "partnership": 1, "mandate": 1, "reply": 2}
+        for row in sorted(_read(outreach_path), key=lambda r: order.get(r["kind"], 3)):
+            iso3 = row["iso3"]
+            if not iso3:
+                if not_loaded is not None:
+                    not_loaded.append(f"{row['kind']} {row['reference']}: no State named ({row['source']})")
+                continue
+            dossier_id = dossier_id_for(convention, iso3)
+            if dossier_id not in plan:  # a State not party the coordinators reached out to
+                names[iso3] = row["state"]
+                plan[dossier_id] = {"registration": {
+                    "iso3": iso3, "name": row["state"], "occurred_on": row["occurred_on"], "source": row["source"],
+                    "aliases": [], "language": "en",
+                    "note": "registered at its first recorded outreach; not a signatory or party",
+                    "import_key": _key("ccm-2018", iso3, "registered")}, "items": []}
+            start, on = row["occurred_from"], row["occurred_on"]
+            note = " ".join(p for p in (f"\u201c{row['quote']}\u201d" if row.get("quote") else "", row["notes"]) if p)
+            fields = {k: row[k] for k in ("area", "sender", "purpose", "article", "action_point", "place",
+                                          "margins_of", "organisations", "topics", "outcomes") if row.get(k)}
+            if row["kind"] == "meeting":
+                fields["meeting_kind"] = row["meeting_kind"]
+            elif row["kind"] == "partnership":
+                fields.update(status=row["partnership_status"], role=row["partnership_role"])
+            elif row["kind"] == "reply":
+                fields = {"summary": row["reply_summary"]}
+            elif row["kind"] == "mandate":
+                fields.update(mandate="president" if row["area"] == "presidency" else "coordinator",
+                              from_meeting=row.get("margins_of") or "", to_meeting="")
+                fields = {k: v for k, v in fields.items() if k in ("area", "mandate", "from_meeting", "to_meeting")}
+            plan[dossier_id]["items"].append({
+                "fact": f"outreach:{row['kind']}", "reference": row["reference"], "occurred_on": on,
+                "occurred_from": None if start == on else (start or "unknown"),
+                "source": row["source"], "note": note, **fields,
+                "import_key": _key("ccm-2018", iso3, "outreach", row["kind"], row["reference"]),
+            })
+
     decl_path = dataset_dir / "8msp_declarations.csv"
     if decl_path.exists():
         for row in _read(decl_path):
@@ -218,8 +257,8 @@ def load_dataset(
     if dataset not in DATASETS:
         raise InvalidValueError("dataset", dataset, sorted(DATASETS))
     convention, folder = DATASETS[dataset]
-    undated: list[str] = []
-    plan = build_plan(DATA_DIR / folder, convention, undated)
+    not_loaded: list[str] = []
+    plan = build_plan(DATA_DIR / folder, convention, not_loaded)
     existing = ledger.existing_import_keys(convention)
     added = skipped = 0
     total = len(plan)
@@ -239,4 +278,4 @@ def load_dataset(
         if progress:
             progress(index, total, dossier_id)
     return LoadResult(dataset=dataset, states=total, events_added=added, events_skipped=skipped,
-                      undated=undated)
+                      not_loaded=not_loaded)

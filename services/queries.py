@@ -53,6 +53,27 @@ class Queries:
         """The fold of every State (or one) as of a date, as known at a time."""
         return self.index(convention).standings(as_of, known_at, dossier_id)
 
+    def outreach_facts(self, as_of: date, known_at: datetime, convention: str = "CCM") -> dict[str, list[Any]]:
+        from projections.outreach import KINDS
+
+        return self.index(convention).known_facts(date.min, as_of, known_at, KINDS)
+
+    def letters(self, *, as_of: date, known_at: datetime, area: str | None = None, awaiting_reply: bool = False,
+                convention: str = "CCM") -> dict[str, Any]:
+        from projections.outreach import letters
+
+        names = {d: name for d, _, name, _ in self.ledger.registered_states(convention)}
+        items = letters(self.outreach_facts(as_of, known_at, convention), names, area, awaiting_reply)
+        return {"as_of": as_of.isoformat(), "known_at": utc_text(known_at), "letters": items}
+
+    def meetings(self, *, as_of: date, known_at: datetime, area: str | None = None,
+                 convention: str = "CCM") -> dict[str, Any]:
+        from projections.outreach import meetings
+
+        names = {d: name for d, _, name, _ in self.ledger.registered_states(convention)}
+        items = meetings(self.outreach_facts(as_of, known_at, convention), names, area)
+        return {"as_of": as_of.isoformat(), "known_at": utc_text(known_at), "meetings": items}
+
     def overdue(self, *, as_of: date, known_at: datetime, convention: str = "CCM") -> dict[str, Any]:
         st = self.status(as_of=as_of, known_at=known_at, convention=convention)
         return {"convention": st["convention"], "as_of": st["as_of"], "known_at": st["known_at"],

@@ -196,3 +196,54 @@ def test_the_openapi_document_lists_every_endpoint_with_examples(api):
             "/v1/reports/progress", "/v1/states/{state}/facts", "/v1/corrections"} <= set(spec["paths"])
     assert spec["components"]["schemas"]["FactCommand"]["properties"]["fact"]["examples"] == ["report_submitted"]
     assert "HTTPBearer" in spec["components"]["securitySchemes"]
+
+
+LETTERS = {"kind": "letter", "states": ["BEN"], "reference": "reminder-initial-report-2018",
+           "occurred_on": "2018-07-02", "source": "Coordinators' letter",
+           "fields": {"sender": "coordinators", "area": "transparency", "purpose": "initial report overdue",
+                      "article": 7, "action_point": "6.1"}}
+
+
+@pytest.mark.parametrize(("role", "area", "expected"), [
+    ("isu", "transparency", 201), ("coordinator", "transparency", 201), ("coordinator", "victim_assistance", 403),
+    ("viewer", "transparency", 403),
+])
+def test_coordinators_record_outreach_of_their_own_area_only(api, role, area, expected):
+    url, tokens, _ = api
+    body = LETTERS | {"fields": LETTERS["fields"] | {"area": area}}
+    with httpx.Client(base_url=url, headers=auth(tokens[role])) as client:
+        response = client.post("/v1/outreach", json=body)
+        assert response.status_code == expected, response.text
+
+
+def test_letters_awaiting_a_reply_and_the_reply(api):
+    url, tokens, _ = api
+    with httpx.Client(base_url=url, headers=auth(tokens["coordinator"])) as client:
+        sent = client.post("/v1/outreach", json=LETTERS)
+        assert sent.status_code == 201 and len(sent.json()["event_ids"]) == 1
+        waiting = client.get("/v1/outreach/letters", params={"as_of": "2018-12-31", "awaiting_reply": True}).json()
+        assert [(x["state"], x["reference"]) for x in waiting["letters"]] == [("Benin", LETTERS["reference"])]
+        reply = {"kind": "reply", "states": ["Benin"], "reference": LETTERS["reference"], "occurred_on": "2018-08-01",
+                 "source": "Note verbale", "fields": {"summary": "report in preparation"}}
+        assert client.post("/v1/outreach", json=reply).status_code == 201  # the reply belongs to the letter's area
+        waiting = client.get("/v1/outreach/letters", params={"as_of": "2018-12-31", "awaiting_reply": True}).json()
+        assert waiting["letters"] == []
+        before_reply = client.get("/v1/outreach/letters", params={"as_of": "2018-07-31"}).json()["letters"]
+        assert before_reply[0]["reply"] is None
+        unknown = client.post("/v1/outreach", json=reply | {"reference": "no-such-letter"})
+        assert unknown.status_code in (403, 422)
+
+
+def test_a_meeting_lists_its_participants(api, served):
+    url, tokens, _ = api
+    served.commands.register_state(iso3="KHM", name="Cambodia", occurred_on="2018-01-01", now=T0, actor="t",
+                                   source="outreach")
+    meeting = {"kind": "meeting", "states": ["Benin", "KHM"], "reference": "bilateral-2018-05",
+               "occurred_on": "2018-05-23", "source": "Coordinators' notes",
+               "fields": {"meeting_kind": "bilateral", "area": "universalization", "place": "Geneva",
+                          "organisations": ["ISU"], "topics": "ratification", "outcomes": "follow-up"}}
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as client:
+        assert client.post("/v1/outreach", json=meeting).status_code == 201
+        listed = client.get("/v1/outreach/meetings", params={"as_of": "2018-06-30"}).json()["meetings"]
+        assert [p["state"] for p in listed[0]["participants"]] == ["Benin", "Cambodia"]
+        assert listed[0]["organisations"] == ["ISU"]
