@@ -69,6 +69,7 @@ class Context:
     known_at: datetime
     standings: dict[str, Standing]  # as of period end
     fact_source: FactSource
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # dossier id -> (iso3, name), any date
     _cache: dict[Any, Any] = field(default_factory=dict)
 
     def facts(self, kind: str, window: str) -> dict[str, list[Fact]]:
@@ -139,9 +140,12 @@ def initial_report_due(ctx: Context, p: dict[str, Any]) -> Justified:
 
 
 def initial_report_received(ctx: Context, p: dict[str, Any]) -> Justified:
+    """Received (in the window) from a State whose initial report was due by the end: a
+    State that has since withdrawn no longer owes one, so it is counted in neither."""
     window = p.get("window", "end")
+    due = initial_report_due(ctx, {})
     return {d: _ids(s.initial_report) for d, s in ctx.standings.items()
-            if s.initial_report is not None and ctx.period.has(s.initial_report, window)}
+            if d in due and s.initial_report is not None and ctx.period.has(s.initial_report, window)}
 
 
 def initial_report_overdue(ctx: Context, p: dict[str, Any]) -> Justified:

@@ -65,6 +65,15 @@ def compute_indicators(plan: dict[str, Any], ctx: Context) -> dict[str, Justifie
     return done
 
 
+def _name(ctx: Context, dossier_id: str) -> tuple[str, str]:
+    """(iso3, name): from the standing, or for a State the ledger registered only later (one
+    met through outreach before it joined), from the names known at any date."""
+    standing = ctx.standings.get(dossier_id)
+    if standing is not None:
+        return standing.iso3, standing.name
+    return ctx.names.get(dossier_id, (dossier_id.partition("/")[2], dossier_id))
+
+
 def _value(result: Justified | None) -> int | None:
     return None if result is None else len(result)
 
@@ -76,8 +85,7 @@ def build_report(plan: dict[str, Any], ctx: Context, previous: Context) -> dict[
     for spec in plan["indicators"]:
         result = now[spec["id"]]
         states = [] if result is None else sorted(
-            ({"iso3": ctx.standings[d].iso3, "name": ctx.standings[d].name, "event_ids": ids}
-             for d, ids in result.items()),
+            ({"iso3": _name(ctx, d)[0], "name": _name(ctx, d)[1], "event_ids": ids} for d, ids in result.items()),
             key=lambda s: s["name"],
         )
         indicators[spec["id"]] = {

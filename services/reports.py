@@ -52,6 +52,7 @@ class Reports:
             known_at=known_at,
             standings=index.standings(period.end, known_at),
             fact_source=lambda first, last, kinds: index.known_facts(first, last, known_at, kinds),
+            names={d: (iso3, name) for d, iso3, name, _ in self.queries.ledger.registered_states(plan["convention"])},
         )
 
     def progress_report(

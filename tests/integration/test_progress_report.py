@@ -244,17 +244,19 @@ EXPECTED_SUMMARY = {
 EXPECTED_TABLES = {
     ("universalization", "1.1"): [[2, 1, 1]],
     ("universalization", "1.2"): [[17, 27]],
+    ("universalization", "1.3"): [[17, 8, 7]],  # report: "numerous" meetings, letters; no figures
     ("stockpile_destruction", "2.1"): [[7], [2], [5], [7], [4], [2]],  # report: 6 standards, 8 updates
-    ("stockpile_destruction", "2.3"): [[13, 1, 11, 5, 1, 1]],
+    ("stockpile_destruction", "2.3"): [[13, 1, 11, 5, 1, 1], [4, 1]],
     ("stockpile_destruction", "2.4"): [[2]],  # report: 1
     ("stockpile_destruction", "2.5"): [[1]],
     ("clearance", "3.1"): [[9, 1]],
     ("clearance", "3.2"): [[7]],
     ("clearance", "3.3"): [[5, 9]],
-    ("victim_assistance", "4.1"): [[9, 6, 1, 1, 1, 1, 6]],  # report: 2 with national VA resources
+    ("victim_assistance", "4.1"): [[9, 6, 1, 1, 1, 1, 6], [2, 0]],  # report: 2 with national VA resources
     ("victim_assistance", "4.2"): [[7]],
-    ("victim_assistance", "4.3"): [[3, 4, 2, 1, 1]],  # report: 3 gave detailed feedback
+    ("victim_assistance", "4.3"): [[3, 4, 2, 1, 1], [6, 1]],  # report: 3 gave detailed feedback
     ("victim_assistance", "4.4"): [[8, 7]],
+    ("cooperation", "5.1"): [[2]],  # report: one new partnership formed, one potential
     ("cooperation", "5.2"): [[12, 21, 12]],
     ("cooperation", "5.4"): [[9]],
     ("cooperation", "5.6"): [[33]],
@@ -263,6 +265,7 @@ EXPECTED_TABLES = {
     ("transparency", "6.2"): [[12]],
     ("national_implementation", "7.1"): [[5, 7, 1, 10]],  # report Table 7: 8 developing legislation
     ("national_implementation", "7.2"): [[1]],
+    ("national_implementation", "7.3"): [[0]],  # the Pacific visits run past 30 June 2018 ("to date", 9 July)
 }
 
 
@@ -358,3 +361,26 @@ report_says = "(test)"
     assert result["comparison"] is None and result["areas"][0]["summary"][0]["report_says"] is None
     html = render("reports/progress_report.html", {"report": result, "convention_name": "Cluster Munitions"})
     html5lib.HTMLParser(strict=True).parse(html)
+
+
+def test_identities_hold_for_any_period_even_after_a_withdrawal(loaded):
+    """Found by schemathesis: from year 298 to 9056, Lithuania (withdrawn 2025) had been
+    counted as having submitted an initial report it no longer owed."""
+    system, _ = loaded
+    far = system.reports.progress_report(start=date(298, 8, 31), end=date(9056, 2, 13), known_at=KNOWN)
+    assert all(i["holds"] for i in far["identities"])
+    assert "Lithuania" not in names(far, "initial_received")
+
+
+
+def test_the_outreach_of_2017_2018_appears_in_the_report(report):
+    """Issue 4's acceptance: retention letters 4 sent, 1 reply (Italy); the January 2018
+    victim assistance letters 2 sent, 0 replies."""
+    assert names(report, "retention_letters") == ["Denmark", "Italy", "Netherlands", "Sweden"]
+    assert names(report, "retention_letter_replies") == ["Italy"]
+    assert names(report, "va_focal_point_letters") == ["Guinea-Bissau", "Sierra Leone"]
+    assert value(report, "va_focal_point_replies") == 0
+    assert names(report, "art5_letter_replies") == ["Lebanon"]
+    assert value(report, "univ_letters") == 17
+    assert names(report, "partnerships_formed") == ["Botswana", "Lebanon"]
+    assert "Cambodia" in names(report, "univ_states_met")
