@@ -371,14 +371,20 @@ def users_add(
     username: Annotated[str, typer.Argument()],
     role: Annotated[str, typer.Option("--role", help="isu, coordinator or viewer")],
     area: Annotated[str | None, typer.Option("--area", help="A coordinator's thematic area")] = None,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="Do nothing if the account exists.")] = False,
     actor: Actor = None,
 ) -> None:
     """Create an account and print its token (shown once; only its hash is stored)."""
     from services.accounts import Accounts
 
     with _system() as system:
-        token = Accounts(system.ledger).add(username=username, role=role, area=area,
-                                            by=actor or system.settings.actor, now=_now())
+        accounts = Accounts(system.ledger)
+        if if_missing and any(a["username"] == username for a in accounts.list()):
+            out.print(f"{username} exists (its token was shown when it was created; "
+                      f"`treaty users revoke {username}` and add it again for a new one)")
+            return
+        token = accounts.add(username=username, role=role, area=area, by=actor or system.settings.actor,
+                             now=_now())
     out.print(f"created {username} ({role}{', ' + area if area else ''}); token, shown once:")
     sys.stdout.write(token + "\n")
 

@@ -247,3 +247,23 @@ def test_a_meeting_lists_its_participants(api, served):
         listed = client.get("/v1/outreach/meetings", params={"as_of": "2018-06-30"}).json()["meetings"]
         assert [p["state"] for p in listed[0]["participants"]] == ["Benin", "Cambodia"]
         assert listed[0]["organisations"] == ["ISU"]
+
+
+COMMANDS = {
+    "register a State": ("/v1/states", {"iso3": "TGO", "name": "Togo", "occurred_on": "2008-12-03",
+                                        "source": "UNTC"}),
+    "record a treaty fact": ("/v1/states/BEN/facts", DEPOSIT),
+    "retract an event": ("/v1/corrections", {"event_id": "CCM/BEN/2", "reason": "test", "source": "test"}),
+    "record outreach of another area": ("/v1/outreach", LETTERS | {"fields": LETTERS["fields"] | {
+        "area": "universalization"}}),
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize(("role", "allowed"), [("isu", True), ("coordinator", False), ("viewer", False)])
+def test_the_role_matrix_for_every_kind_of_command(api, command, role, allowed):
+    url, tokens, _ = api
+    path, body = COMMANDS[command]
+    with httpx.Client(base_url=url, headers=auth(tokens[role])) as client:
+        response = client.post(path, json=body)
+    assert response.status_code == (201 if allowed else 403), response.text
