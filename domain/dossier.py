@@ -115,26 +115,7 @@ class Dossier(Aggregate):
                 aggregate.letters.add(self.reference)  # type: ignore[attr-defined]
 
         def to_fact(self) -> Fact:
-            # Fact data is JSON-shaped (dates as ISO text) whether it comes from an event or
-            # from the store, so a projection never sees two types for one field.
-            data = {
-                k: (v.isoformat() if isinstance(v, date) else v)
-                for k, v in self.__dict__.items()
-                if k not in _COMMON
-            }
-            return Fact(
-                dossier_id=self.dossier,
-                version=self.originator_version,
-                kind=type(self).__name__,
-                occurred_on=self.occurred_on,
-                occurred_from=self.occurred_from,
-                recorded_at=self.timestamp,
-                recorded_by=self.recorded_by,
-                source=self.source,
-                note=self.note,
-                import_key=self.import_key,
-                data=data,
-            )
+            return fact_of(self)
 
     class StateRegistered(Event, Aggregate.Created):
         convention: str
@@ -318,7 +299,7 @@ class Dossier(Aggregate):
             raise InvalidValueError("name", name, "the State's name")
         if language not in LANGUAGES:
             raise InvalidValueError("language", language, LANGUAGES)
-        _check_when(when, now)
+        check_when(when, now)
         dossier = dossier_id_for(convention.id, code)
         return cls._create(
             cls.StateRegistered,
@@ -330,7 +311,7 @@ class Dossier(Aggregate):
             name=name.strip(),
             aliases=[a.strip() for a in aliases if a.strip()],
             language=language,
-            **_common(when, prov),
+            **common_fields(when, prov),
         )
 
     def sign(self, *, convention: Convention, when: When, prov: Provenance, now: datetime) -> None:
@@ -454,9 +435,9 @@ class Dossier(Aggregate):
     # -------------------------------------------------------------- outreach decisions
     def receive_letter(self, *, reference: str, sender: str, area: str, purpose: str, article: int | None,
                        action_point: str | None, when: When, prov: Provenance, now: datetime) -> None:
-        _check_reference(reference)
-        _check_in("sender", sender, SENDERS)
-        _check_in("area", area, OUTREACH_AREAS)
+        check_reference(reference)
+        check_in("sender", sender, SENDERS)
+        check_in("area", area, OUTREACH_AREAS)
         if reference in self.letters:
             raise RuleViolationError("reference", f"{self.standing.name} already received letter {reference}")
         self._record(self.LetterReceived, when, prov, now, reference=reference, sender=sender, area=area,
@@ -470,34 +451,34 @@ class Dossier(Aggregate):
     def attend_meeting(self, *, reference: str, meeting_kind: str, area: str, place: str, margins_of: str,
                        organisations: list[str], topics: str, outcomes: str, when: When, prov: Provenance,
                        now: datetime) -> None:
-        _check_reference(reference)
-        _check_in("meeting_kind", meeting_kind, MEETING_KINDS)
-        _check_in("area", area, OUTREACH_AREAS)
+        check_reference(reference)
+        check_in("meeting_kind", meeting_kind, MEETING_KINDS)
+        check_in("area", area, OUTREACH_AREAS)
         self._record(self.MeetingAttended, when, prov, now, reference=reference, meeting_kind=meeting_kind,
                      area=area, place=place, margins_of=margins_of, organisations=list(organisations),
                      topics=topics, outcomes=outcomes)
 
     def receive_demarche(self, *, reference: str, sender: str, area: str, purpose: str, when: When,
                          prov: Provenance, now: datetime) -> None:
-        _check_reference(reference)
-        _check_in("sender", sender, SENDERS)
-        _check_in("area", area, OUTREACH_AREAS)
+        check_reference(reference)
+        check_in("sender", sender, SENDERS)
+        check_in("area", area, OUTREACH_AREAS)
         self._record(self.DemarcheReceived, when, prov, now, reference=reference, sender=sender, area=area,
                      purpose=purpose)
 
     def change_partnership(self, *, reference: str, status: str, role: str, area: str, when: When,
                            prov: Provenance, now: datetime) -> None:
-        _check_reference(reference)
-        _check_in("status", status, PARTNERSHIP_STATUSES)
-        _check_in("role", role, PARTNERSHIP_ROLES)
-        _check_in("area", area, OUTREACH_AREAS)
+        check_reference(reference)
+        check_in("status", status, PARTNERSHIP_STATUSES)
+        check_in("role", role, PARTNERSHIP_ROLES)
+        check_in("area", area, OUTREACH_AREAS)
         self._record(self.PartnershipChanged, when, prov, now, reference=reference, status=status, role=role,
                      area=area)
 
     def hold_mandate(self, *, area: str, mandate: str, from_meeting: str, to_meeting: str, when: When,
                      prov: Provenance, now: datetime) -> None:
-        _check_in("area", area, OUTREACH_AREAS)
-        _check_in("mandate", mandate, MANDATES)
+        check_in("area", area, OUTREACH_AREAS)
+        check_in("mandate", mandate, MANDATES)
         self._record(self.MandateHeld, when, prov, now, area=area, mandate=mandate, from_meeting=from_meeting,
                      to_meeting=to_meeting)
 
@@ -595,8 +576,8 @@ class Dossier(Aggregate):
         return event_id_of(self.dossier, self.version)
 
     def _record(self, event_class: type[Any], when: When, prov: Provenance, now: datetime, **data: Any) -> None:
-        _check_when(when, now)
-        self.trigger_event(event_class, timestamp=now, dossier=self.dossier, **_common(when, prov), **data)
+        check_when(when, now)
+        self.trigger_event(event_class, timestamp=now, dossier=self.dossier, **common_fields(when, prov), **data)
 
 
 # kind -> (article, requires an existing declaration of that article)
@@ -614,17 +595,37 @@ _OBLIGATION_EVENTS: dict[str, tuple[int, bool]] = {
 OBLIGATION_FACTS = tuple(_OBLIGATION_EVENTS)
 
 
-def _check_in(field: str, value: object, allowed: tuple[str, ...]) -> None:
+def fact_of(event: Any) -> Fact:
+    """The fact row of a ledger event (any aggregate's). Fact data is JSON-shaped (dates as
+    ISO text) whether it comes from an event or from the store, so a projection never sees
+    two types for one field."""
+    data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in event.__dict__.items() if k not in _COMMON}
+    return Fact(
+        dossier_id=event.dossier,
+        version=event.originator_version,
+        kind=type(event).__name__,
+        occurred_on=event.occurred_on,
+        occurred_from=event.occurred_from,
+        recorded_at=event.timestamp,
+        recorded_by=event.recorded_by,
+        source=event.source,
+        note=event.note,
+        import_key=event.import_key,
+        data=data,
+    )
+
+
+def check_in(field: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise InvalidValueError(field, value, allowed)
 
 
-def _check_reference(reference: str) -> None:
+def check_reference(reference: str) -> None:
     if not reference.strip() or len(reference) > 120:
         raise InvalidValueError("reference", reference, "a short identifier shared by all parts of one item")
 
 
-def _common(when: When, prov: Provenance) -> dict[str, Any]:
+def common_fields(when: When, prov: Provenance) -> dict[str, Any]:
     return {
         "occurred_on": when.on,
         "occurred_from": when.earliest,
@@ -635,7 +636,7 @@ def _common(when: When, prov: Provenance) -> dict[str, Any]:
     }
 
 
-def _check_when(when: When, now: datetime) -> None:
+def check_when(when: When, now: datetime) -> None:
     if when.earliest is not None and when.earliest > when.on:
         raise InvalidValueError(
             "occurred_from", when.earliest.isoformat(), f"a date on or before occurred_on ({when.on.isoformat()})"

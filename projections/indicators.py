@@ -323,13 +323,25 @@ def outreach(ctx: Context, p: dict[str, Any]) -> Justified:
     return out
 
 
+def meetings_held(ctx: Context, p: dict[str, Any]) -> Justified:
+    """Meetings (not States) held in the window: keyed by the meeting's id; filters `area`,
+    `meeting_kind`."""
+    window = p.get("window", "reported_in_period")
+    out: Justified = {}
+    for d, facts in ctx.facts("MeetingHeld", window).items():
+        for f in facts:
+            if ctx.period.has(f, window) and all(f.data.get(k) == p[k] for k in ("area", "meeting_kind") if k in p):
+                out[d] = [f.event_id]
+    return out
+
+
 MEASURES: dict[str, Callable[[Context, dict[str, Any]], Justified]] = {
     f.__name__: f
     for f in (
         states_parties, in_force, party_not_in_force, signatories, deposited, initial_report_due,
         initial_report_received, initial_report_overdue, initial_report_deadline_missed, annual_report_due,
         annual_report_received, annual_report_recorded_missing, obligation, obligation_deadline, retention,
-        new_contamination, declared, outreach,
+        new_contamination, declared, outreach, meetings_held,
     )
 }
 

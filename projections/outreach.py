@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.facts import Fact
 
-KINDS = frozenset({"LetterReceived", "LetterAnswered", "MeetingAttended", "DemarcheReceived",
+KINDS = frozenset({"LetterReceived", "LetterAnswered", "MeetingHeld", "MeetingAttended", "DemarcheReceived",
                    "PartnershipChanged", "MandateHeld"})
 
 
@@ -34,19 +34,23 @@ def letters(facts: dict[str, list[Fact]], names: dict[str, str], area: str | Non
 
 
 def meetings(facts: dict[str, list[Fact]], names: dict[str, str], area: str | None = None) -> list[dict[str, Any]]:
-    """One entry per meeting (by reference), with the States that took part."""
+    """One entry per meeting, with the States that took part (a meeting may name none)."""
     by_ref: dict[str, dict[str, Any]] = {}
+    for items in facts.values():
+        for f in items:
+            if f.kind == "MeetingHeld" and (not area or f.data["area"] == area):
+                by_ref[f.data["reference"]] = {
+                    "reference": f.data["reference"], "meeting_kind": f.data["meeting_kind"],
+                    "area": f.data["area"], "place": f.data["place"], "margins_of": f.data["margins_of"],
+                    "organisations": f.data["organisations"], "topics": f.data["topics"],
+                    "outcomes": f.data["outcomes"], "unnamed_participants": f.data["unnamed_participants"],
+                    "when": f.when.text(), "event_id": f.event_id, "participants": [],
+                }
     for dossier_id, items in facts.items():
         for f in items:
-            if f.kind != "MeetingAttended" or (area and f.data["area"] != area):
-                continue
-            entry = by_ref.setdefault(f.data["reference"], {
-                "reference": f.data["reference"], "meeting_kind": f.data["meeting_kind"], "area": f.data["area"],
-                "place": f.data["place"], "margins_of": f.data["margins_of"],
-                "organisations": f.data["organisations"], "topics": f.data["topics"],
-                "outcomes": f.data["outcomes"], "when": f.when.text(), "participants": [],
-            })
-            entry["participants"].append({"state": names.get(dossier_id, dossier_id), "event_id": f.event_id})
+            entry = by_ref.get(f.data.get("reference", "")) if f.kind == "MeetingAttended" else None
+            if entry is not None:
+                entry["participants"].append({"state": names.get(dossier_id, dossier_id), "event_id": f.event_id})
     for entry in by_ref.values():
         entry["participants"].sort(key=lambda p: p["state"])
     return sorted(by_ref.values(), key=lambda m: (m["when"], m["reference"]))

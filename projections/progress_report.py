@@ -28,35 +28,46 @@ class ReportConsistencyError(LedgerError, AssertionError):
         super().__init__("report: identities do not hold: " + "; ".join(broken))
 
 
-# Kinds of facts that exist only because a State reported them in a period (declarations,
-# retention updates, newly found contamination). If the ledger holds none for a period, it
-# has not been fed that period's reports: "no State reported X" cannot be claimed, so the
-# measures below answer "n/a" instead of 0.
-REPORTED_KINDS = ("DeclarationMade", "RetainedStockReported", "RetentionDeclared", "RetainedStockDestroyed",
-                  "NewContaminationReported", "LetterReceived", "MeetingAttended", "DemarcheReceived")
+# Facts that exist only because someone reported them for a period (declarations, retention
+# updates, newly found contamination, outreach). If the ledger holds none of a family for a
+# period, it has not been fed that period's reports: "no State reported X" cannot be claimed,
+# so those measures answer "n/a" instead of 0.
+_DECLARATIONS = ("DeclarationMade", "NewContaminationReported")
+_RETENTION = ("RetainedStockReported", "RetentionDeclared", "RetainedStockDestroyed")
+_OUTREACH = ("LetterReceived", "LetterAnswered", "MeetingHeld", "MeetingAttended", "DemarcheReceived",
+             "PartnershipChanged")
 
 
-def _reported(spec: dict[str, Any]) -> bool:
+def _family(spec: dict[str, Any]) -> tuple[str, ...] | None:
+    """The kinds of reported facts an indicator depends on; None for status measures."""
     measure = spec["measure"]
-    return measure in ("declared", "new_contamination", "outreach") or (
-        measure == "retention" and spec.get("params", {}).get("state") != "held")
+    if measure in ("declared", "new_contamination"):
+        return _DECLARATIONS
+    if measure == "retention" and spec.get("params", {}).get("state") != "held":
+        return _RETENTION
+    if measure in ("outreach", "meetings_held"):
+        return _OUTREACH
+    return None
 
 
-def covered(ctx: Context) -> bool:
-    """Does the ledger hold any State's reports dated in this period?"""
-    return any(
-        ctx.period.reported_in(f) or ctx.period.holds(f)
-        for kind in REPORTED_KINDS
-        for facts in ctx.facts(kind, "reported_in_period").values()
-        for f in facts
-    )
+def covered(ctx: Context, kinds: tuple[str, ...]) -> bool:
+    """Does the ledger hold any such report dated in this period?"""
+    key = ("covered", kinds)
+    if key not in ctx._cache:
+        ctx._cache[key] = any(
+            ctx.period.reported_in(f) or ctx.period.holds(f)
+            for kind in kinds
+            for facts in ctx.facts(kind, "reported_in_period").values()
+            for f in facts
+        )
+    return bool(ctx._cache[key])
 
 
 def compute_indicators(plan: dict[str, Any], ctx: Context) -> dict[str, Justified | None]:
-    has_reports = covered(ctx)
     done: dict[str, Justified | None] = {}
     for indicator in plan["indicators"]:
-        if _reported(indicator) and not has_reports:
+        family = _family(indicator)
+        if family is not None and not covered(ctx, family):
             done[indicator["id"]] = None
         elif indicator["measure"] in ("union", "intersect") and any(done[p] is None for p in indicator["of"]):
             done[indicator["id"]] = None
@@ -71,6 +82,9 @@ def _name(ctx: Context, dossier_id: str) -> tuple[str, str]:
     standing = ctx.standings.get(dossier_id)
     if standing is not None:
         return standing.iso3, standing.name
+    if "/MTG/" in dossier_id:  # a meeting counted by a meeting measure: named by its reference
+        reference = dossier_id.split("/MTG/", 1)[1]
+        return "MTG", reference
     return ctx.names.get(dossier_id, (dossier_id.partition("/")[2], dossier_id))
 
 

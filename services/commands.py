@@ -26,6 +26,7 @@ from domain.errors import (
     InvalidValueError,
     UnknownStateError,
 )
+from domain.meeting import Meeting
 from services.ledger import Ledger
 
 MAX_ATTEMPTS = 50
@@ -248,8 +249,8 @@ class Commands:
         State it concerns, in one transaction; returns the new event ids."""
         if kind not in OUTREACH_KINDS:
             raise InvalidValueError("kind", kind, OUTREACH_KINDS)
-        if not states:
-            raise InvalidValueError("states", states, "at least one State")
+        if not states and kind != "meeting":
+            raise InvalidValueError("states", states, "at least one State (a meeting may name none)")
         if kind == "reply" and len(states) != 1:
             raise InvalidValueError("states", states, "exactly one State: the one that replied")
         conv = load_convention(convention)
@@ -268,12 +269,15 @@ class Commands:
             lock.acquire()
         try:
             for attempt in range(MAX_ATTEMPTS):
+                meeting = None
+                if kind == "meeting":  # the meeting itself, once, beside each participant's attendance
+                    meeting = self._meeting(conv, reference, when, source, note, actor, now, import_key, fields)
                 dossiers = [self.ledger.repository.get(storage_id(d)) for d in dossier_ids]
                 for dossier in dossiers:
                     decide(dossier)
                 try:
-                    self.ledger.save(*dossiers)
-                    return [d.last_event_id() for d in dossiers]
+                    self.ledger.save(*dossiers, *([meeting] if meeting is not None else []))
+                    return [d.last_event_id() for d in dossiers] + ([f"{meeting.dossier}/1"] if meeting else [])
                 except IntegrityError:
                     if import_key:  # a retry of a command already recorded: answer as the first time
                         recorded = [self._recorded(d, f"{import_key}/{d}") for d in dossier_ids]
@@ -287,11 +291,37 @@ class Commands:
             for lock in reversed(locks):
                 lock.release()
 
+    def _meeting(self, conv: Convention, reference: str, when: When, source: str, note: str, actor: str,
+                 now: datetime, import_key: str | None, fields: dict[str, Any]) -> Meeting | None:
+        """A new Meeting aggregate, or None if the meeting is already recorded (more
+        participants are being added to it)."""
+        from domain.meeting import meeting_id_for, meeting_storage_id
+
+        try:
+            self.ledger.repository.get(meeting_storage_id(meeting_id_for(conv.id, reference)))
+            return None
+        except AggregateNotFoundError:
+            pass
+        organisations = fields.get("organisations") or []
+        if isinstance(organisations, str):
+            organisations = [o.strip() for o in organisations.split(";") if o.strip()]
+        text = lambda key: str(fields.get(key) or "")  # noqa: E731 - a local shorthand
+        return Meeting.hold(
+            convention=conv, reference=reference, meeting_kind=text("meeting_kind"), area=text("area"),
+            place=text("place"), margins_of=text("margins_of"), organisations=organisations, topics=text("topics"),
+            outcomes=text("outcomes"), unnamed_participants=text("unnamed_participants"), when=when,
+            prov=Provenance(recorded_by=actor, source=source, note=note,
+                            import_key=f"{import_key}/meeting" if import_key else None),
+            now=now)
+
     def outreach_area(self, *, kind: str, states: list[str], reference: str, fields: dict[str, Any],
                       convention: str = "CCM") -> str | None:
         """The thematic area an outreach command belongs to (a reply: its letter's)."""
         if kind != "reply":
-            return fields.get("area")
+            area = fields.get("area")
+            return area if isinstance(area, str) else None
+        if len(states) != 1:
+            return None  # the command itself will be refused, naming the field
         dossier_id = self.resolve_state(states[0], convention)
         for fact, _ in self.ledger.timeline(dossier_id):
             if fact.kind == "LetterReceived" and fact.data["reference"] == reference:

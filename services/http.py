@@ -92,7 +92,8 @@ class OutreachCommand(BaseModel):
     partnership {status, role, area}; mandate {area, mandate, from_meeting, to_meeting}."""
 
     kind: Literal["letter", "reply", "meeting", "demarche", "partnership", "mandate"] = Field(examples=["letter"])
-    states: list[str] = Field(min_length=1, examples=[["Italy", "Netherlands", "Sweden", "Denmark"]])
+    states: list[str] = Field(default_factory=list, examples=[["Italy", "Netherlands", "Sweden", "Denmark"]],
+                              description="The States concerned; a meeting may name none.")
     reference: str = Field(min_length=1, max_length=120, examples=["8msp-letters-retention"])
     occurred_on: date = Field(examples=["2018-03-15"])
     occurred_from: date | Literal["unknown"] | None = None

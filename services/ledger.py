@@ -14,6 +14,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 from domain.dates import utc_text
 from domain.dossier import Dossier
 from domain.facts import Fact
+from domain.meeting import Meeting
 from services.settings import Settings
 from services.store import COLUMNS, row_fact
 
@@ -103,8 +104,8 @@ class Ledger(Application[str]):
         processing = ProcessingEvent[UUID]()
         facts = []
         for dossier in objs:
-            if not isinstance(dossier, Dossier):
-                raise TypeError(f"the ledger saves Dossier aggregates, not {type(dossier).__name__}")
+            if not isinstance(dossier, Dossier | Meeting):
+                raise TypeError(f"the ledger saves Dossier and Meeting aggregates, not {type(dossier).__name__}")
             events = dossier.collect_events()
             processing.events.extend(events)
             processing.aggregates[dossier.id] = dossier
@@ -250,7 +251,7 @@ class Ledger(Application[str]):
                 break
             for n in notifications:
                 event = self.mapper.to_domain_event(n)
-                if isinstance(event, Dossier.Event):
+                if isinstance(event, Dossier.Event | Meeting.Event):
                     facts.append(event.to_fact())
             start = notifications[-1].id + 1
         return sorted(facts, key=lambda f: (f.dossier_id, f.version))

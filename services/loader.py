@@ -179,11 +179,27 @@ def build_plan(dataset_dir: Path, convention: str, not_loaded: list[str] | None 
         plan[dossier_id_for(convention, iso3)]["items"].append(item)
     outreach_path = dataset_dir / "8msp_outreach.csv"
     if outreach_path.exists():
+        # Meetings first, as meetings: one per reference, whether or not it names a State.
+        meetings: dict[str, dict[str, Any]] = {}
+        for row in _read(outreach_path):
+            if row["kind"] == "meeting":
+                entry = meetings.setdefault(row["reference"], {
+                    "reference": row["reference"], "occurred_on": row["occurred_on"],
+                    "occurred_from": (None if row["occurred_from"] == row["occurred_on"]
+                                      else (row["occurred_from"] or "unknown")),
+                    "source": row["source"], "note": row["notes"], "meeting_kind": row["meeting_kind"],
+                    "area": row["area"], "place": row["place"], "margins_of": row["margins_of"],
+                    "organisations": row["organisations"], "topics": row["topics"], "outcomes": row["outcomes"],
+                    "unnamed_participants": "",
+                })
+                if not row["iso3"]:
+                    entry["unnamed_participants"] = row["notes"] or "participants not named in the source"
+        plan["__meetings__"] = {"registration": None, "items": list(meetings.values())}
         order = {"letter": 0, "meeting": 1, "demarche": 1, "partnership": 1, "mandate": 1, "reply": 2}
         for row in sorted(_read(outreach_path), key=lambda r: order.get(r["kind"], 3)):
             iso3 = row["iso3"]
             if not iso3:
-                if not_loaded is not None:
+                if row["kind"] != "meeting" and not_loaded is not None:  # a meeting is recorded as such
                     not_loaded.append(f"{row['kind']} {row['reference']}: no State named ({row['source']})")
                 continue
             dossier_id = dossier_id_for(convention, iso3)
@@ -261,6 +277,13 @@ def load_dataset(
     plan = build_plan(DATA_DIR / folder, convention, not_loaded)
     existing = ledger.existing_import_keys(convention)
     added = skipped = 0
+    for meeting in plan.pop("__meetings__", {"items": []})["items"]:
+        key = _key("ccm-2018", "meeting", meeting["reference"])
+        if f"{key}/meeting" in existing:
+            skipped += 1
+            continue
+        added += len(commands.outreach(kind="meeting", states=[], actor=LOADER_ACTOR, now=now, convention=convention,
+                                       import_key=key, **meeting))
     total = len(plan)
     for index, (dossier_id, entry) in enumerate(sorted(plan.items()), start=1):
         items = [i for i in entry["items"] if i["import_key"] not in existing]

@@ -267,3 +267,12 @@ def test_the_role_matrix_for_every_kind_of_command(api, command, role, allowed):
     with httpx.Client(base_url=url, headers=auth(tokens[role])) as client:
         response = client.post(path, json=body)
     assert response.status_code == (201 if allowed else 403), response.text
+
+
+def test_a_reply_naming_no_state_is_refused_not_a_server_error(api):
+    """Found by schemathesis."""
+    url, tokens, _ = api
+    reply = {"kind": "reply", "occurred_on": "2000-01-01", "reference": "0", "source": "0"}
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as client:
+        response = client.post("/v1/outreach", json=reply)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "states"]

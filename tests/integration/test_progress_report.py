@@ -232,6 +232,9 @@ EXPECTED_SUMMARY = {
     ("cooperation", "a"): [12],
     ("cooperation", "b"): [21, None],  # report: previous 16 ("an increase of four"), States not named
     ("cooperation", "c"): [12],  # report summary: 11; para 71 and Table 5 name 12
+    ("cooperation", "d"): [4],  # report: 3 closed informal meetings; the data also holds para 58's Article 6
+    #                             informal meeting of November 2017, probably the same as 24 November
+    ("cooperation", "e"): [2],  # report: one new, one existing, one potential; only Lebanon and Botswana named
     ("transparency", "a"): [89, 102],  # report summary: 81 of 102; para 83: 89
     ("transparency", "b"): [13, 22, 41],  # report: 40% (summary), ~60% (para 86); 20 outstanding (para 89)
     ("transparency", "c"): [9, 5],  # report: "a 100% increase"
@@ -244,28 +247,29 @@ EXPECTED_SUMMARY = {
 EXPECTED_TABLES = {
     ("universalization", "1.1"): [[2, 1, 1]],
     ("universalization", "1.2"): [[17, 27]],
-    ("universalization", "1.3"): [[17, 8, 7]],  # report: "numerous" meetings, letters; no figures
+    ("universalization", "1.3"): [[17, 8, 7], [17, 0, 0, 8]],  # report: "numerous" meetings, letters
     ("stockpile_destruction", "2.1"): [[7], [2], [5], [7], [4], [2]],  # report: 6 standards, 8 updates
-    ("stockpile_destruction", "2.3"): [[13, 1, 11, 5, 1, 1], [4, 1]],
+    ("stockpile_destruction", "2.3"): [[13, 1, 11, 5, 1, 1], [4, 1], [4, 1, 25, 0]],
     ("stockpile_destruction", "2.4"): [[2]],  # report: 1
     ("stockpile_destruction", "2.5"): [[1]],
     ("clearance", "3.1"): [[9, 1]],
     ("clearance", "3.2"): [[7]],
     ("clearance", "3.3"): [[5, 9]],
-    ("victim_assistance", "4.1"): [[9, 6, 1, 1, 1, 1, 6], [2, 0]],  # report: 2 with national VA resources
+    ("clearance", "3.6"): [[0, 0, None, 4]],  # the para 32 letters name no State
+    ("victim_assistance", "4.1"): [[9, 6, 1, 1, 1, 1, 6], [2, 0], [8, 1, 12, 0]],  # report: 2 with VA resources
     ("victim_assistance", "4.2"): [[7]],
     ("victim_assistance", "4.3"): [[3, 4, 2, 1, 1], [6, 1]],  # report: 3 gave detailed feedback
     ("victim_assistance", "4.4"): [[8, 7]],
-    ("cooperation", "5.1"): [[2]],  # report: one new partnership formed, one potential
+    ("cooperation", "5.1"): [[2], [0, 0, None, 3]],  # report: one new partnership formed, one potential
     ("cooperation", "5.2"): [[12, 21, 12]],
     ("cooperation", "5.4"): [[9]],
     ("cooperation", "5.6"): [[33]],
     ("cooperation", "5.7"): [[None]],  # report: 54, States not named
-    ("transparency", "6.1"): [[2, 9, 29, 4, 13]],  # report: 58 submitted, 25 outstanding
+    ("transparency", "6.1"): [[2, 9, 29, 4, 13], [0, 0, None, 1]],  # report: 58 submitted, 25 outstanding
     ("transparency", "6.2"): [[12]],
     ("national_implementation", "7.1"): [[5, 7, 1, 10]],  # report Table 7: 8 developing legislation
     ("national_implementation", "7.2"): [[1]],
-    ("national_implementation", "7.3"): [[0]],  # the Pacific visits run past 30 June 2018 ("to date", 9 July)
+    ("national_implementation", "7.3"): [[0], [0, 0, None, 2]],  # Pacific visits run past 30 June 2018
 }
 
 
@@ -384,3 +388,17 @@ def test_the_outreach_of_2017_2018_appears_in_the_report(report):
     assert value(report, "univ_letters") == 17
     assert names(report, "partnerships_formed") == ["Botswana", "Lebanon"]
     assert "Cambodia" in names(report, "univ_states_met")
+
+
+def test_meetings_are_recorded_even_when_the_source_names_no_participant(loaded):
+    system, _ = loaded
+    meetings = {m["reference"]: m for m in system.queries.meetings(as_of=END, known_at=KNOWN)["meetings"]}
+    ipu = meetings["8msp-ipu-2018-03-27"]
+    assert ipu["participants"] == [] and ipu["unnamed_participants"]
+    assert ipu["margins_of"] and ipu["when"] == "2018-03-27"
+    sarajevo = meetings["8msp-sarajevo-workshop-2017-11"]
+    assert [p["state"] for p in sarajevo["participants"]] == ["Netherlands", "Norway"]
+    assert "GICHD" in " ".join(sarajevo["organisations"])
+    assert sarajevo["when"] == "between 2017-11-08 and 2017-11-10"
+    assert {"8msp-closed-informal-2017-11-24", "8msp-closed-informal-2017-12-20",
+            "8msp-closed-informal-2018-06-08", "8msp-auckland-2018-02"} <= set(meetings)
