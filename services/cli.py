@@ -185,10 +185,12 @@ def overdue(as_of: AsOf = None, known_at: KnownAt = None,
 
 @app.command()
 def timeline(state: Annotated[str, typer.Argument(help="State name, alias or ISO3.")],
+             as_of: AsOf = None, known_at: KnownAt = None,
              fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
     """A State's events in valid-time order, with record time, actor and source."""
     with _system() as system:
-        result = system.queries.timeline(state=state)
+        result = system.queries.timeline(state=state, as_of=parse_date(as_of, "--as-of") if as_of else None,
+                                         known_at=parse_timestamp(known_at, "--known-at") if known_at else None)
     if fmt is Format.json:
         _print_json(result)
         return

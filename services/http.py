@@ -193,8 +193,9 @@ def create_app(system: System, clock: Clock | None = None) -> FastAPI:
         return result["states"][0] | {"as_of": result["as_of"], "known_at": result["known_at"]}
 
     @app.get("/v1/states/{state}/timeline", tags=["states"], summary="A State's events in valid-time order")
-    def timeline(caller: Caller, state: str) -> dict[str, Any]:
-        return system.queries.timeline(state=state)
+    def timeline(caller: Caller, state: str, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:
+        _, t = times(None, known_at)
+        return system.queries.timeline(state=state, as_of=as_of, known_at=t)
 
     @app.get("/v1/overdue", tags=["reports"], summary="Overdue Article 7 reports on a date")
     def overdue(caller: Caller, as_of: AsOf = None, known_at: KnownAt = None) -> dict[str, Any]:

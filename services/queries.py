@@ -79,10 +79,21 @@ class Queries:
         return {"convention": st["convention"], "as_of": st["as_of"], "known_at": st["known_at"],
                 **overdue_reports(st["states"])}
 
-    def timeline(self, *, state: str, convention: str = "CCM") -> dict[str, Any]:
+    def timeline(self, *, state: str, convention: str = "CCM", as_of: date | None = None,
+                 known_at: datetime | None = None) -> dict[str, Any]:
+        """A State's events in valid-time order; with `as_of`, only those that occurred by
+        then; with `known_at`, only those recorded by then (and retractions recorded by then)."""
         dossier_id = self.commands.resolve_state(state, convention)
+        rows = self.ledger.timeline(dossier_id)
+        recorded = {fact.event_id: fact.recorded_at for fact, _ in rows}
         entries = []
-        for fact, retracted_by in self.ledger.timeline(dossier_id):
+        for fact, retracted_by in rows:
+            if as_of is not None and fact.occurred_on > as_of:
+                continue
+            if known_at is not None and fact.recorded_at > known_at:
+                continue
+            if retracted_by and known_at is not None and recorded[retracted_by] > known_at:
+                retracted_by = None  # the correction came later than the moment asked about
             entries.append({
                 "event_id": fact.event_id,
                 "kind": fact.kind,
@@ -95,4 +106,5 @@ class Queries:
                 "data": fact.data,
                 "retracted_by": retracted_by,
             })
-        return {"dossier_id": dossier_id, "events": entries}
+        return {"dossier_id": dossier_id, "as_of": as_of.isoformat() if as_of else None,
+                "known_at": utc_text(known_at) if known_at else None, "events": entries}

@@ -276,3 +276,20 @@ def test_a_reply_naming_no_state_is_refused_not_a_server_error(api):
     with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as client:
         response = client.post("/v1/outreach", json=reply)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "states"]
+
+
+def test_the_timeline_answers_as_of_a_date_and_as_known_at_a_time(api, served):
+    url, tokens, clock = api
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as client:
+        clock["now"] = datetime(2020, 6, 1, tzinfo=UTC)
+        client.post("/v1/states/BEN/facts", json=DEPOSIT)
+        clock["now"] = datetime(2020, 7, 1, tzinfo=UTC)
+        client.post("/v1/corrections", json={"event_id": "CCM/BEN/3", "reason": "test", "source": "test"})
+        everything = client.get("/v1/states/BEN/timeline").json()["events"]
+        assert [e["event_id"] for e in everything] == ["CCM/BEN/1", "CCM/BEN/2", "CCM/BEN/3", "CCM/BEN/4"]
+        assert everything[2]["retracted_by"] == "CCM/BEN/4"
+        as_of = client.get("/v1/states/BEN/timeline", params={"as_of": "2010-01-01"}).json()["events"]
+        assert [e["event_id"] for e in as_of] == ["CCM/BEN/1", "CCM/BEN/2"]
+        then = client.get("/v1/states/BEN/timeline", params={"known_at": "2020-06-15T00:00:00Z"}).json()["events"]
+        assert [e["event_id"] for e in then] == ["CCM/BEN/1", "CCM/BEN/2", "CCM/BEN/3"]
+        assert then[2]["retracted_by"] is None
