@@ -95,17 +95,26 @@ class Provenance:
             )
 
 
+class LedgerEvent(Aggregate.Event):
+    """What every event of the ledger carries, whatever its aggregate: its readable
+    aggregate id, valid time, actor, source, note and import key (record time is the
+    library's `timestamp`, always passed in)."""
+
+    dossier: str  # the readable id, e.g. CCM/BEN; the store id is uuid5 of it
+    occurred_on: date
+    occurred_from: date | None
+    recorded_by: str
+    source: str
+    note: str
+    import_key: str | None
+
+    def to_fact(self) -> Fact:
+        return fact_of(self)
+
+
 class Dossier(Aggregate):
     # ---------------------------------------------------------------- events
-    class Event(Aggregate.Event):
-        dossier: str  # the readable id, e.g. CCM/BEN; the store id is uuid5 of it
-        occurred_on: date
-        occurred_from: date | None
-        recorded_by: str
-        source: str
-        note: str
-        import_key: str | None
-
+    class Event(LedgerEvent):
         def apply(self, aggregate: Dossier) -> None:
             # Only decisions' inputs change the aggregate; skip building a fact otherwise.
             name = type(self).__name__
@@ -113,9 +122,6 @@ class Dossier(Aggregate):
                 aggregate._apply_fact(self.to_fact())
             elif name == "LetterReceived":
                 aggregate.letters.add(self.reference)  # type: ignore[attr-defined]
-
-        def to_fact(self) -> Fact:
-            return fact_of(self)
 
     class StateRegistered(Event, Aggregate.Created):
         convention: str

@@ -8,15 +8,14 @@ that a meeting whose participants the sources do not name is still in the ledger
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
 from domain.conventions import Convention
 from domain.dates import When
-from domain.dossier import Provenance, check_in, check_reference, check_when, common_fields, fact_of
-from domain.facts import Fact
+from domain.dossier import LedgerEvent, Provenance, check_in, check_reference, check_when, common_fields
 from domain.outreach import AREAS, MEETING_KINDS
 
 _NAMESPACE = uuid.UUID("0f3b2a8c-58c2-5d5e-8a6b-2b8b3c1f9e77")
@@ -31,17 +30,8 @@ def meeting_storage_id(meeting_id: str) -> uuid.UUID:
 
 
 class Meeting(Aggregate):
-    class Event(Aggregate.Event):
-        dossier: str  # the readable id, e.g. CCM/MTG/8msp-ipu-2018-03-27
-        occurred_on: date
-        occurred_from: date | None
-        recorded_by: str
-        source: str
-        note: str
-        import_key: str | None
-
-        def to_fact(self) -> Fact:
-            return fact_of(self)
+    class Event(LedgerEvent):  # its `dossier` is the meeting's readable id, e.g. CCM/MTG/8msp-ipu-2018-03-27
+        pass
 
     class MeetingHeld(Event, Aggregate.Created):
         convention: str

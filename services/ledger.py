@@ -12,7 +12,7 @@ from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.dates import utc_text
-from domain.dossier import Dossier
+from domain.dossier import Dossier, LedgerEvent
 from domain.facts import Fact
 from domain.meeting import Meeting
 from services.settings import Settings
@@ -251,7 +251,7 @@ class Ledger(Application[str]):
                 break
             for n in notifications:
                 event = self.mapper.to_domain_event(n)
-                if isinstance(event, Dossier.Event | Meeting.Event):
+                if isinstance(event, LedgerEvent):
                     facts.append(event.to_fact())
             start = notifications[-1].id + 1
         return sorted(facts, key=lambda f: (f.dossier_id, f.version))
