@@ -417,6 +417,83 @@ def users_revoke(username: Annotated[str, typer.Argument()], actor: Actor = None
     out.print(f"revoked {username}")
 
 
+reminders = typer.Typer(help="Reminder letters: find what is due, draft once, review.", no_args_is_help=True)
+app.add_typer(reminders, name="reminders")
+
+
+@reminders.command("run")
+def reminders_run(
+    as_of: AsOf = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be drafted; record nothing.")] = False,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    actor: Actor = None,
+) -> None:
+    """Draft every reminder due on a date (default: today) that is not yet recorded."""
+    from services.reminders import Reminders
+
+    with _system() as system:
+        result = Reminders(system.ledger, system.queries).run(
+            as_of=_as_of(as_of), now=_now(), actor=actor or system.settings.actor, dry_run=dry_run)
+    if fmt is Format.json:
+        _print_json(result)
+        return
+    verb = "would draft" if dry_run else "drafted"
+    out.print(f"Reminders due as of {result['as_of']}: {len(result['due'])}; {verb} {len(result['drafted'])}, "
+              f"already recorded {len(result['already_recorded'])}, withdrawn {len(result['withdrawn'])}")
+    table = Table(header_style="bold")
+    for col in ("State", "Obligation", "Period", "Stage", "Due", "Days overdue", "Signatory", "Lang"):
+        table.add_column(col, overflow="fold")
+    for r in result["due"]:
+        table.add_row(r["state"], r["obligation"], r["period"], r["stage"], r["due_on"], str(r["days_overdue"]),
+                      r["signatory"], r["language"])
+    out.print(table)
+    for w in result["withdrawn"]:
+        out.print(f"withdrawn {w['key']}: {w['reason']}")
+
+
+@reminders.command("list")
+def reminders_list(status: Annotated[str | None, typer.Option("--status")] = None) -> None:
+    """Recorded reminders and their status (drafted, approved, withdrawn)."""
+    from services.reminders import Reminders
+
+    with _system() as system:
+        rows = Reminders(system.ledger, system.queries).list(status)
+    table = Table(header_style="bold")
+    for col in ("Key", "Status", "Drafted", "Signatory"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["key"], r["status"], r["drafted_at"], r["signatory"])
+    out.print(table)
+
+
+@reminders.command("show")
+def reminders_show(key: Annotated[str, typer.Argument(help="e.g. CCM/BEN/initial_report/-/overdue")]) -> None:
+    """The reminder letter, rendered in the State's language, with its status."""
+    from services.reminders import Reminders
+
+    with _system() as system:
+        service = Reminders(system.ledger, system.queries)
+        reminder = service.get(key)
+        text = service.render(reminder, today=_now().date())
+    out.print(f"[bold]{reminder['key']}[/] ({reminder['status']})")
+    sys.stdout.write(text)
+
+
+@reminders.command("approve")
+def reminders_approve(
+    key: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option("--role", help="isu or coordinator")] = "isu",
+    actor: Actor = None,
+) -> None:
+    """Approve a drafted reminder for sending."""
+    from services.reminders import Reminders
+
+    with _system() as system:
+        reminder = Reminders(system.ledger, system.queries).approve(
+            key=key, role=role, actor=actor or system.settings.actor, now=_now())
+    out.print(f"approved {reminder['key']}")
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 

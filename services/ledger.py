@@ -15,6 +15,7 @@ from domain.dates import utc_text
 from domain.dossier import Dossier, LedgerEvent
 from domain.facts import Fact
 from domain.meeting import Meeting
+from domain.reminders import Reminder
 from services.settings import Settings
 from services.store import COLUMNS, row_fact
 
@@ -104,8 +105,8 @@ class Ledger(Application[str]):
         processing = ProcessingEvent[UUID]()
         facts = []
         for dossier in objs:
-            if not isinstance(dossier, Dossier | Meeting):
-                raise TypeError(f"the ledger saves Dossier and Meeting aggregates, not {type(dossier).__name__}")
+            if not isinstance(dossier, Dossier | Meeting | Reminder):
+                raise TypeError(f"the ledger saves its own aggregates, not {type(dossier).__name__}")
             events = dossier.collect_events()
             processing.events.extend(events)
             processing.aggregates[dossier.id] = dossier

@@ -1,0 +1,143 @@
+"""Use cases for reminder letters: find what is due, draft each letter once, withdraw what
+lost its cause, approve, render. The run reads the status projection as known now; its
+identity rule (State, obligation, period, stage) and the store's uniqueness make repeating a
+run, or running it in two processes at once, record each reminder exactly once."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from domain.conventions import load_convention
+from domain.dossier import Provenance
+from domain.errors import InvalidValueError
+from domain.reminders import DueReminder, Reminder, due_reminders, reminder_storage_id
+from services.ledger import Ledger
+from services.queries import Queries
+
+POLICY_DIR = Path(__file__).resolve().parents[1] / "data" / "reminders"
+
+
+def load_policy(convention: str) -> dict[str, Any]:
+    path = POLICY_DIR / f"{convention.lower()}.toml"
+    if not path.exists():
+        raise InvalidValueError("convention", convention, "a convention with a reminder policy in data/reminders")
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+class Reminders:
+    def __init__(self, ledger: Ledger, queries: Queries) -> None:
+        self.ledger = ledger
+        self.queries = queries
+
+    def due(self, *, as_of: date, known_at: datetime, convention: str = "CCM") -> list[DueReminder]:
+        conv = load_convention(convention)
+        index = self.queries.index(conv.id)
+        standings = index.standings(as_of, known_at)
+        declarations = index.known_facts(date.min, as_of, known_at, frozenset({"DeclarationMade"}))
+        declared = {d: {f.data["subject"] for f in facts} for d, facts in declarations.items()}
+        return due_reminders(load_policy(conv.id), conv, standings, declared, as_of)
+
+    def run(self, *, as_of: date, now: datetime, actor: str, dry_run: bool = False,
+            convention: str = "CCM") -> dict[str, Any]:
+        """Draft every reminder due on `as_of` that is not yet recorded; withdraw unsent ones
+        whose cause went away or that a later stage superseded."""
+        conv = load_convention(convention)
+        due = self.due(as_of=as_of, known_at=now, convention=conv.id)
+        existing = {r["key"]: r for r in self.list()}
+        drafted, already, withdrawn = [], [], []
+        for reminder in due:
+            if reminder.key in existing:
+                already.append(reminder.key)
+                continue
+            if dry_run:
+                drafted.append(reminder.key)
+                continue
+            prov = Provenance(recorded_by=actor, source=f"reminder run as of {as_of.isoformat()}")
+            try:
+                self.ledger.save(Reminder.draft(due=reminder, convention=conv, run_as_of=as_of, prov=prov, now=now))
+                drafted.append(reminder.key)
+            except IntegrityError:  # another run recorded it first: exactly once
+                already.append(reminder.key)
+        due_by_cause = {r.cause: r for r in due}
+        for key, r in existing.items():
+            if r["status"] not in ("drafted", "approved") or key in {d.key for d in due}:
+                continue
+            cause = key.rsplit("/", 1)[0]
+            later = due_by_cause.get(cause)
+            reason = (f"superseded by stage {later.stage}" if later is not None else
+                      f"no longer due as of {as_of.isoformat()}: the report arrived or the obligation was met")
+            if not dry_run:
+                aggregate: Reminder = self.ledger.repository.get(reminder_storage_id(key))
+                aggregate.withdraw(reason=reason, prov=Provenance(recorded_by=actor, source="reminder run"), now=now)
+                self.ledger.save(aggregate)
+            withdrawn.append({"key": key, "reason": reason})
+        return {"as_of": as_of.isoformat(), "dry_run": dry_run, "due": [self.describe(r) for r in due],
+                "drafted": drafted, "already_recorded": already, "withdrawn": withdrawn}
+
+    @staticmethod
+    def describe(r: DueReminder) -> dict[str, Any]:
+        return {"key": r.key, "state": r.state, "iso3": r.iso3, "language": r.language, "obligation": r.obligation,
+                "period": r.period, "stage": r.stage, "signatory": r.signatory, "area": r.area,
+                "article": r.article, "action_point": r.action_point, "due_on": r.due_on.isoformat(),
+                "days_overdue": r.days_overdue, "cause_event_ids": list(r.cause_event_ids)}
+
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every recorded reminder with its current status, from the fact rows."""
+        rows = self.ledger.query(
+            "SELECT dossier_id, kind, data, recorded_at, recorded_by FROM ledger_facts WHERE convention = 'REM' "
+            "ORDER BY dossier_id, version")
+        reminders: dict[str, dict[str, Any]] = {}
+        for dossier_id, kind, data, recorded_at, recorded_by in rows:
+            fields = json.loads(data)
+            if kind == "ReminderDrafted":
+                reminders[dossier_id] = {**fields, "status": "drafted", "drafted_at": recorded_at,
+                                         "drafted_by": recorded_by}
+            elif dossier_id in reminders:
+                r = reminders[dossier_id]
+                if kind == "ReminderWithdrawn":
+                    r.update(status="withdrawn", withdrawn_reason=fields["reason"], withdrawn_at=recorded_at)
+                elif kind == "ReminderApproved":
+                    r.update(status="approved", approved_by=recorded_by, approved_at=recorded_at)
+        out = sorted(reminders.values(), key=lambda r: r["key"])
+        return [r for r in out if status is None or r["status"] == status]
+
+    def get(self, key: str) -> dict[str, Any]:
+        for r in self.list():
+            if r["key"] == key:
+                return r
+        raise InvalidValueError("reminder", key, "the key of a recorded reminder (see `treaty reminders list`)")
+
+    def approve(self, *, key: str, role: str, actor: str, now: datetime) -> dict[str, Any]:
+        try:
+            aggregate: Reminder = self.ledger.repository.get(reminder_storage_id(key))
+        except AggregateNotFoundError:
+            raise InvalidValueError("reminder", key, "the key of a recorded reminder") from None
+        aggregate.approve(role=role, prov=Provenance(recorded_by=actor, source="review"), now=now)
+        self.ledger.save(aggregate)
+        return self.get(key)
+
+    def render(self, reminder: dict[str, Any], *, today: date, fmt: str = "txt") -> str:
+        from notifications.render import render
+
+        policy = load_policy(reminder["convention"])
+        return render(f"letters/reminder.{reminder['language']}.{fmt}", {
+            "r": reminder, "today": today, "convention": load_convention(reminder["convention"]).name,
+            "isu_contact": policy["isu_contact"], "reference": reminder_reference(reminder["key"]),
+        })
+
+
+def reminder_reference(key: str) -> str:
+    """A short, stable letter reference: CCM/REM/BEN/INI-OVERDUE style."""
+    convention, iso3, obligation, period, stage = key.split("/")
+    parts = [convention, "REM", iso3, obligation.replace("commitment:", "").replace("_", "-").upper()]
+    if period != "-":
+        parts.append(period)
+    parts.append(stage.replace("_", "-").upper())
+    return "/".join(parts)
