@@ -71,6 +71,8 @@ class Reminders:
                 continue
             cause = key.rsplit("/", 1)[0]
             later = due_by_cause.get(cause)
+            if later is not None and r["status"] == "approved":
+                continue  # a person approved it for sending: a later stage does not undo that
             reason = (f"superseded by stage {later.stage}" if later is not None else
                       f"no longer due as of {as_of.isoformat()}: the report arrived or the obligation was met")
             if not dry_run:
