@@ -105,6 +105,12 @@ class OutreachCommand(BaseModel):
                    "purpose": "update on retained munitions", "article": 3, "action_point": "2.3"}])
 
 
+class ReminderRun(BaseModel):
+    as_of: date | None = Field(default=None, description="The day to run for (default: today).",
+                               examples=["2018-07-01"])
+    dry_run: bool = Field(default=False, description="List what would be drafted; record nothing.")
+
+
 class RecordedMany(BaseModel):
     event_ids: list[str] = Field(examples=[["CCM/ITA/9", "CCM/NLD/8"]])
 
@@ -265,6 +271,36 @@ def create_app(system: System, clock: Clock | None = None) -> FastAPI:
             return {"event_ids": ids}
 
         return idempotent(caller, key, body.model_dump(mode="json"), run)
+
+    # -------------------------------------------------------------- reminders
+    from services.reminders import Reminders
+
+    reminders = Reminders(system.ledger, system.queries)
+
+    @app.get("/v1/reminders", tags=["reminders"], summary="Recorded reminder letters and their status")
+    def list_reminders(caller: Caller, status: Literal["drafted", "approved", "withdrawn"] | None = None
+                       ) -> dict[str, Any]:
+        return {"reminders": reminders.list(status)}
+
+    @app.get("/v1/reminders/{key:path}", tags=["reminders"], summary="One reminder, with its letter rendered")
+    def show_reminder(caller: Caller, key: str) -> dict[str, Any]:
+        reminder = reminders.get(key)
+        return reminder | {"letter": reminders.render(reminder, today=now().date())}
+
+    @app.post("/v1/reminders/runs", tags=["reminders"], summary="Run the reminders for a day (ISU)")
+    def run_reminders(caller: Caller, body: ReminderRun) -> dict[str, Any]:
+        _require_treaty_writer(caller)
+        return reminders.run(as_of=body.as_of or now().date(), now=now(), actor=caller.username,
+                             dry_run=body.dry_run)
+
+    @app.post("/v1/reminders/{key:path}/approval", tags=["reminders"],
+              summary="Approve a drafted reminder (ISU, or the coordinators of its area)")
+    def approve_reminder(caller: Caller, key: str) -> dict[str, Any]:
+        reminder = reminders.get(key)
+        if not caller.can_write_outreach(reminder["area"]):
+            raise ForbiddenError(caller, f"approve a reminder of the {reminder['area']} area")
+        role = "isu" if caller.role == "isu" else "coordinator"
+        return reminders.approve(key=key, role=role, actor=caller.username, now=now())
 
     # -------------------------------------------------------------- commands
     @app.post("/v1/states", tags=["commands"], status_code=201, response_model=Recorded,

@@ -293,3 +293,24 @@ def test_the_timeline_answers_as_of_a_date_and_as_known_at_a_time(api, served):
         then = client.get("/v1/states/BEN/timeline", params={"known_at": "2020-06-15T00:00:00Z"}).json()["events"]
         assert [e["event_id"] for e in then] == ["CCM/BEN/1", "CCM/BEN/2", "CCM/BEN/3"]
         assert then[2]["retracted_by"] is None
+
+
+def test_reminders_are_run_listed_shown_and_approved_over_http(api, served):
+    url, tokens, _ = api
+    served.commands.record(state="BEN", fact="instrument_deposited", instrument="ratification",
+                           occurred_on="2017-07-10", now=T0, actor="t", source="t")
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as client:
+        dry = client.post("/v1/reminders/runs", json={"as_of": "2018-07-01", "dry_run": True}).json()
+        assert [r["key"] for r in dry["due"]] == ["CCM/BEN/initial_report/-/overdue"] and dry["dry_run"]
+        assert client.get("/v1/reminders").json()["reminders"] == []
+        ran = client.post("/v1/reminders/runs", json={"as_of": "2018-07-01"}).json()
+        assert ran["drafted"] == ["CCM/BEN/initial_report/-/overdue"]
+        shown = client.get("/v1/reminders/CCM/BEN/initial_report/-/overdue").json()
+        assert shown["status"] == "drafted" and "Excellence," in shown["letter"]
+    with httpx.Client(base_url=url, headers=auth(tokens["viewer"])) as client:
+        assert client.post("/v1/reminders/CCM/BEN/initial_report/-/overdue/approval").status_code == 403
+        assert client.post("/v1/reminders/runs", json={}).status_code == 403
+    with httpx.Client(base_url=url, headers=auth(tokens["coordinator"])) as client:  # transparency: its area
+        approved = client.post("/v1/reminders/CCM/BEN/initial_report/-/overdue/approval")
+        assert approved.status_code == 200 and approved.json()["approved_by"] == "coord.transparency"
+        assert client.get("/v1/reminders/CCM/XXX/none/-/none").status_code == 422
