@@ -494,6 +494,34 @@ def reminders_approve(
     out.print(f"approved {reminder['key']}")
 
 
+audit = typer.Typer(help="Explain what the ledger did and why.", no_args_is_help=True)
+app.add_typer(audit, name="audit")
+
+
+@audit.command("letter")
+def audit_letter(key: Annotated[str, typer.Argument(help="A reminder key, e.g. CCM/BEN/initial_report/-/overdue")],
+                 fmt: Annotated[Format, typer.Option("--format")] = Format.json) -> None:
+    """A reminder letter end to end: rule and stage, the status that triggered it as known at
+    the run, the run that drafted it, and every later step."""
+    from services.reminders import Reminders
+
+    with _system() as system:
+        result = Reminders(system.ledger, system.queries).audit(key)
+    if fmt is Format.json:
+        _print_json(result)
+        return
+    out.print(f"[bold]{result['reference']}[/] ({result['status']})")
+    out.print(f"rule: {result['rule']['obligation']}, stage {result['rule']['stage']['id']} "
+              f"({result['rule']['stage']['offset_days']:+d} days, signed by {result['rule']['stage']['signatory']}), "
+              f"Article {result['rule']['article']}, Action {result['rule']['action_point']}")
+    out.print(f"trigger: due {result['trigger']['due_on']}, {result['trigger']['days_overdue_at_run']} days overdue "
+              f"at the run; events {', '.join(result['trigger']['cause_event_ids'])}")
+    out.print(f"run: as of {result['run']['as_of']}, recorded {result['run']['recorded_at']} by "
+              f"{result['run']['recorded_by']}")
+    for step in result["history"]:
+        out.print(f"  {step['recorded_at']}  {step['kind']}  by {step['recorded_by']}")
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 

@@ -287,6 +287,10 @@ def create_app(system: System, clock: Clock | None = None) -> FastAPI:
         reminder = reminders.get(key)
         return reminder | {"letter": reminders.render(reminder, today=now().date())}
 
+    @app.get("/v1/audit/letters/{key:path}", tags=["reminders"], summary="A reminder letter explained end to end")
+    def audit_letter(caller: Caller, key: str) -> dict[str, Any]:
+        return reminders.audit(key)
+
     @app.post("/v1/reminders/runs", tags=["reminders"], summary="Run the reminders for a day (ISU)")
     def run_reminders(caller: Caller, body: ReminderRun) -> dict[str, Any]:
         _require_treaty_writer(caller)

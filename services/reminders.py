@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.conventions import load_convention
+from domain.dates import parse_timestamp
 from domain.dossier import Provenance
 from domain.errors import InvalidValueError
 from domain.reminders import DueReminder, Reminder, due_reminders, reminder_storage_id
@@ -124,6 +125,37 @@ class Reminders:
         aggregate.approve(role=role, prov=Provenance(recorded_by=actor, source="review"), now=now)
         self.ledger.save(aggregate)
         return self.get(key)
+
+    def audit(self, key: str) -> dict[str, Any]:
+        """A letter explained end to end: the rule and stage, the status that triggered it as
+        known at the run, the run that drafted it, who approved or withdrew it."""
+        reminder = self.get(key)
+        policy = load_policy(reminder["convention"])
+        section = (next(c for c in policy.get("commitments", []) if f"commitment:{c['id']}" == reminder["obligation"])
+                   if reminder["obligation"].startswith("commitment:") else policy[reminder["obligation"]])
+        stage = next(st for st in section["stages"] if st["id"] == reminder["stage"])
+        run_as_of = date.fromisoformat(reminder["run_as_of"])
+        known_at = parse_timestamp(reminder["drafted_at"])
+        status = self.queries.status(as_of=run_as_of, known_at=known_at, state=reminder["iso3"],
+                                     convention=reminder["convention"])["states"][0]
+        history = [
+            {"event_id": f"REM/{key}/{i}", "kind": kind, "recorded_at": at, "recorded_by": by, "data": json.loads(data)}
+            for i, (kind, at, by, data) in enumerate(self.ledger.query(
+                "SELECT kind, recorded_at, recorded_by, data FROM ledger_facts WHERE dossier_id = ? ORDER BY version",
+                [f"REM/{key}"]), start=1)
+        ]
+        return {
+            "key": key, "reference": reminder_reference(key), "status": reminder["status"],
+            "rule": {"policy": f"data/reminders/{reminder['convention'].lower()}.toml", "obligation":
+                     reminder["obligation"], "stage": stage, "area": section["area"],
+                     "article": section["article"], "action_point": section["action_point"]},
+            "trigger": {"due_on": reminder["due_on"], "trigger_on": reminder["trigger_on"],
+                        "days_overdue_at_run": reminder["days_overdue"], "cause_event_ids": reminder["cause_event_ids"],
+                        "status_as_known_at_the_run": status},
+            "run": {"as_of": reminder["run_as_of"], "recorded_at": reminder["drafted_at"],
+                    "recorded_by": reminder["drafted_by"]},
+            "history": history,
+        }
 
     def render(self, reminder: dict[str, Any], *, today: date, fmt: str = "txt") -> str:
         from notifications.render import render

@@ -128,3 +128,20 @@ def test_a_later_stage_supersedes_an_unsent_reminder_and_an_approved_one_stays(l
     assert (benin["status"], benin["withdrawn_reason"]) == ("withdrawn", "superseded by stage follow_up_1")
     madagascar = reminders.get("CCM/MDG/initial_report/-/overdue")
     assert (madagascar["status"], madagascar["approved_by"]) == ("approved", "zambia")
+
+
+def test_the_audit_explains_a_letter_end_to_end(ledger):
+    system, reminders = ledger
+    reminders.run(as_of=date(2018, 7, 1), now=NOW, actor="scheduler")
+    reminders.approve(key="CCM/BEN/initial_report/-/overdue", role="coordinator", actor="zambia",
+                      now=utc(2026, 2, 2))
+    audit = reminders.audit("CCM/BEN/initial_report/-/overdue")
+    assert audit["rule"]["stage"] == {"id": "overdue", "offset_days": 0, "signatory": "coordinators"}
+    assert (audit["rule"]["article"], audit["rule"]["action_point"]) == (7, "6.1")
+    assert audit["trigger"]["due_on"] == "2018-06-30" and audit["trigger"]["days_overdue_at_run"] == 1
+    assert audit["trigger"]["status_as_known_at_the_run"]["initial_report"]["state"] == "overdue"
+    assert set(audit["trigger"]["cause_event_ids"]) <= {f.event_id for f in system.ledger.all_facts()}
+    assert audit["run"] == {"as_of": "2018-07-01", "recorded_at": "2026-02-01T00:00:00.000000Z",
+                            "recorded_by": "scheduler"}
+    assert [(h["kind"], h["recorded_by"]) for h in audit["history"]] == [
+        ("ReminderDrafted", "scheduler"), ("ReminderApproved", "zambia")]
