@@ -170,8 +170,62 @@ class Reminder(Aggregate):
         def apply(self, aggregate: Reminder) -> None:
             aggregate.status = "approved"
 
+    class SendAttempted(Event):
+        """Written before the letter is handed to the mail server: if the process stops
+        before `ReminderSent`, the next delivery knows the letter may have gone."""
+
+        message_id: str
+        attempt: int
+
+        def apply(self, aggregate: Reminder) -> None:
+            aggregate.attempts = self.attempt
+            aggregate.in_doubt = True
+
+    class ReminderSent(Event):
+        message_id: str
+        to: str
+        confirmed_by: str  # "smtp" (the server accepted it) or "archive" (found after a crash)
+
+        def apply(self, aggregate: Reminder) -> None:
+            aggregate.status, aggregate.in_doubt = "sent", False
+
+    class DeliveryFailed(Event):
+        message_id: str
+        attempt: int
+        error: str
+        retry_after: datetime
+
+        def apply(self, aggregate: Reminder) -> None:
+            aggregate.in_doubt = False
+            aggregate.retry_after = self.retry_after
+
     def __init__(self) -> None:
         self.dossier = self.key = self.status = self.area = ""
+        self.attempts = 0
+        self.in_doubt = False
+        self.retry_after: datetime | None = None
+
+    @property
+    def message_id(self) -> str:
+        """Stable for the letter: every attempt carries the same Message-ID."""
+        return f"<{reminder_storage_id(self.key)}@treaty-ledger.invalid>"
+
+    def attempt_send(self, *, prov: Provenance, now: datetime) -> None:
+        if self.status != "approved":
+            raise RuleViolationError("reminder", f"{self.key} is {self.status}; only an approved letter is sent")
+        self.trigger_event(self.SendAttempted, timestamp=now, dossier=self.dossier,
+                           **common_fields(When.exactly(now.date()), prov), message_id=self.message_id,
+                           attempt=self.attempts + 1)
+
+    def confirm_sent(self, *, to: str, confirmed_by: str, prov: Provenance, now: datetime) -> None:
+        self.trigger_event(self.ReminderSent, timestamp=now, dossier=self.dossier,
+                           **common_fields(When.exactly(now.date()), prov), message_id=self.message_id, to=to,
+                           confirmed_by=confirmed_by)
+
+    def fail(self, *, error: str, retry_after: datetime, prov: Provenance, now: datetime) -> None:
+        self.trigger_event(self.DeliveryFailed, timestamp=now, dossier=self.dossier,
+                           **common_fields(When.exactly(now.date()), prov), message_id=self.message_id,
+                           attempt=self.attempts, error=error[:500], retry_after=retry_after)
 
     @classmethod
     def draft(cls, *, due: DueReminder, convention: Convention, run_as_of: date, prov: Provenance,

@@ -494,6 +494,21 @@ def reminders_approve(
     out.print(f"approved {reminder['key']}")
 
 
+@reminders.command("send")
+def reminders_send(actor: Actor = None) -> None:
+    """Drain the outbox: send approved letters by SMTP (TREATY_SMTP_HOST/PORT), each once."""
+    from notifications.mail import SmtpMailer
+    from services.delivery import Delivery
+    from services.reminders import Reminders
+
+    with _system() as system:
+        s = system.settings
+        result = Delivery(system.ledger, Reminders(system.ledger, system.queries),
+                          SmtpMailer(s.smtp_host, s.smtp_port), s).drain(now=_now(), actor=actor or s.actor)
+    out.print(f"sent {len(result['sent'])}, confirmed from the archive {len(result['confirmed_from_archive'])}, "
+              f"failed (will retry) {len(result['failed'])}, waiting for a retry {len(result['waiting'])}")
+
+
 audit = typer.Typer(help="Explain what the ledger did and why.", no_args_is_help=True)
 app.add_typer(audit, name="audit")
 

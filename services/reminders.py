@@ -91,7 +91,7 @@ class Reminders:
                 "article": r.article, "action_point": r.action_point, "due_on": r.due_on.isoformat(),
                 "days_overdue": r.days_overdue, "cause_event_ids": list(r.cause_event_ids)}
 
-    def list(self, status: str | None = None) -> list[dict[str, Any]]:
+    def list(self, status: str | None = None) -> list[dict[str, Any]]:  # noqa: A003
         """Every recorded reminder with its current status, from the fact rows."""
         rows = self.ledger.query(
             "SELECT dossier_id, kind, data, recorded_at, recorded_by FROM ledger_facts WHERE convention = 'REM' "
@@ -108,6 +108,13 @@ class Reminders:
                     r.update(status="withdrawn", withdrawn_reason=fields["reason"], withdrawn_at=recorded_at)
                 elif kind == "ReminderApproved":
                     r.update(status="approved", approved_by=recorded_by, approved_at=recorded_at)
+                elif kind == "SendAttempted":
+                    r.update(attempts=fields["attempt"], message_id=fields["message_id"])
+                elif kind == "DeliveryFailed":
+                    r.update(last_error=fields["error"], retry_after=fields["retry_after"])
+                elif kind == "ReminderSent":
+                    r.update(status="sent", sent_at=recorded_at, sent_to=fields["to"],
+                             confirmed_by=fields["confirmed_by"])
         out = sorted(reminders.values(), key=lambda r: r["key"])
         return [r for r in out if status is None or r["status"] == status]
 

@@ -20,6 +20,15 @@ class Settings(BaseSettings):
     actor: str = "treaty-cli"
     # How many aggregates a long-running process keeps in memory (0 disables the cache).
     aggregate_cache_size: int = 1000
+    # Letters: the SMTP relay, the sender, the ISU's archive mailbox (Bcc of every letter),
+    # and where a State's mission is written to ({iso3} is replaced). The defaults are
+    # placeholders on the reserved .invalid domain: configure them before sending.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    mail_from: str = "isu@treaty-ledger.invalid"
+    mail_archive: str = "archive@treaty-ledger.invalid"
+    mission_address: str = "mission-{iso3}@missions.invalid"
+    coordinators_address: str = "coordinators-{area}@treaty-ledger.invalid"
 
     @property
     def location(self) -> str:

@@ -1,0 +1,67 @@
+"""The outbox: approved letters are sent by SMTP, each exactly once.
+
+Order of writes for one letter: `SendAttempted` is committed, then the letter goes to the
+server, then `ReminderSent` is committed. A crash between the last two leaves the letter
+"in doubt": the next drain asks the archive mailbox whether a message with its Message-ID
+arrived, and records it as sent instead of sending again. A refused or failed delivery is
+recorded with the time of the next try (exponential backoff); nothing is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from domain.dossier import Provenance
+from domain.reminders import Reminder, reminder_storage_id
+from notifications.mail import Mailer, letter_message
+from services.ledger import Ledger
+from services.reminders import Reminders, reminder_reference
+from services.settings import Settings
+
+BACKOFF_BASE = timedelta(minutes=5)
+BACKOFF_MAX = timedelta(hours=12)
+
+
+def backoff(attempt: int) -> timedelta:
+    return min(BACKOFF_BASE * (2 ** max(0, attempt - 1)), BACKOFF_MAX)
+
+
+class Delivery:
+    def __init__(self, ledger: Ledger, reminders: Reminders, mailer: Mailer, settings: Settings) -> None:
+        self.ledger, self.reminders, self.mailer, self.settings = ledger, reminders, mailer, settings
+
+    def drain(self, *, now: datetime, actor: str = "outbox") -> dict[str, Any]:
+        sent, confirmed, failed, waiting = [], [], [], []
+        prov = Provenance(recorded_by=actor, source="outbox")
+        for item in self.reminders.list("approved"):
+            letter: Reminder = self.ledger.repository.get(reminder_storage_id(item["key"]))
+            to = self.settings.mission_address.format(iso3=item["iso3"].lower())
+            if letter.in_doubt and self.mailer.already_delivered(letter.message_id):
+                letter.confirm_sent(to=to, confirmed_by="archive", prov=prov, now=now)
+                self.ledger.save(letter)
+                confirmed.append(item["key"])
+                continue
+            if letter.retry_after is not None and letter.retry_after > now and not letter.in_doubt:
+                waiting.append(item["key"])
+                continue
+            letter.attempt_send(prov=prov, now=now)
+            self.ledger.save(letter)  # committed before the letter leaves
+            message = letter_message(
+                message_id=letter.message_id, sender=self.settings.mail_from, to=to,
+                cc=self.settings.coordinators_address.format(area=item["area"]), archive=self.settings.mail_archive,
+                subject=f"{reminder_reference(item['key'])}: {item['state']}",
+                body=self.reminders.render(item, today=now.date()),
+            )
+            try:
+                self.mailer.send(message)
+            except Exception as error:  # noqa: BLE001 - any refusal is recorded and retried
+                letter.fail(error=f"{type(error).__name__}: {error}", retry_after=now + backoff(letter.attempts),
+                            prov=prov, now=now)
+                self.ledger.save(letter)
+                failed.append(item["key"])
+                continue
+            letter.confirm_sent(to=to, confirmed_by="smtp", prov=prov, now=now)
+            self.ledger.save(letter)
+            sent.append(item["key"])
+        return {"sent": sent, "confirmed_from_archive": confirmed, "failed": failed, "waiting": waiting}
