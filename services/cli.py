@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -507,6 +508,28 @@ def reminders_send(actor: Actor = None) -> None:
                           SmtpMailer(s.smtp_host, s.smtp_port), s).drain(now=_now(), actor=actor or s.actor)
     out.print(f"sent {len(result['sent'])}, confirmed from the archive {len(result['confirmed_from_archive'])}, "
               f"failed (will retry) {len(result['failed'])}, waiting for a retry {len(result['waiting'])}")
+
+
+@app.command()
+def scheduler(every: Annotated[int, typer.Option("--every", help="Seconds between beats.")] = 60) -> None:
+    """The one scheduler process: daily reminders for today, and the outbox, every beat."""
+    from notifications.mail import SmtpMailer
+    from services.delivery import Delivery
+    from services.reminders import Reminders
+    from services.scheduler import Scheduler, run_forever, single_instance
+
+    with _system() as system:
+        s = system.settings
+        lock = single_instance(Path(f"{s.db_path}.scheduler.lock") if not s.postgres_dsn
+                               else Path("var") / f"scheduler-{s.postgres_schema}.lock")
+        reminders_service = Reminders(system.ledger, system.queries)
+        delivery = Delivery(system.ledger, reminders_service, SmtpMailer(s.smtp_host, s.smtp_port), s)
+        out.print(f"scheduler running every {every} s on {s.location} (Ctrl-C to stop)")
+        try:
+            run_forever(Scheduler(system.ledger, reminders_service, delivery, actor="scheduler"),
+                        every_seconds=every)
+        finally:
+            lock.close()
 
 
 audit = typer.Typer(help="Explain what the ledger did and why.", no_args_is_help=True)

@@ -136,7 +136,7 @@ class Ledger(Application[str]):
 
     # ------------------------------------------------------------------ raw SQL
     # Tables beside the events: the fact read model, accounts, idempotency records.
-    _TABLES = ("ledger_facts", "ledger_accounts", "api_idempotency")
+    _TABLES = ("ledger_facts", "ledger_accounts", "api_idempotency", "scheduler_runs")
 
     def _dialect(self, sql: str) -> str:
         """Queries are written for SQLite (`?`); on PostgreSQL, `%s` and schema-qualified tables."""
