@@ -468,14 +468,15 @@ def reminders_list(status: Annotated[str | None, typer.Option("--status")] = Non
 
 
 @reminders.command("show")
-def reminders_show(key: Annotated[str, typer.Argument(help="e.g. CCM/BEN/initial_report/-/overdue")]) -> None:
+def reminders_show(key: Annotated[str, typer.Argument(help="e.g. CCM/BEN/initial_report/-/overdue")],
+                   html: Annotated[bool, typer.Option("--html", help="The letter as an HTML page.")] = False) -> None:
     """The reminder letter, rendered in the State's language, with its status."""
     from services.reminders import Reminders
 
     with _system() as system:
         service = Reminders(system.ledger, system.queries)
         reminder = service.get(key)
-        text = service.render(reminder, today=_now().date())
+        text = service.render(reminder, today=_now().date(), fmt="html" if html else "txt")
     out.print(f"[bold]{reminder['key']}[/] ({reminder['status']})")
     sys.stdout.write(text)
 

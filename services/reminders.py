@@ -165,13 +165,19 @@ class Reminders:
         }
 
     def render(self, reminder: dict[str, Any], *, today: date, fmt: str = "txt") -> str:
+        """The letter in the State's language, as plain text or (`fmt="html"`) as an HTML page
+        with the same words (escaped) laid out as a letter."""
         from notifications.render import render
 
         policy = load_policy(reminder["convention"])
-        return render(f"letters/reminder.{reminder['language']}.{fmt}", {
+        context = {
             "r": reminder, "today": today, "convention": load_convention(reminder["convention"]).name,
             "isu_contact": policy["isu_contact"], "reference": reminder_reference(reminder["key"]),
-        })
+        }
+        text = render(f"letters/reminder.{reminder['language']}.txt", context)
+        if fmt == "html":
+            return render("letters/reminder.html", context | {"text": text})
+        return text
 
 
 def reminder_reference(key: str) -> str:

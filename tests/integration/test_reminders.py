@@ -145,3 +145,15 @@ def test_the_audit_explains_a_letter_end_to_end(ledger):
                             "recorded_by": "scheduler"}
     assert [(h["kind"], h["recorded_by"]) for h in audit["history"]] == [
         ("ReminderDrafted", "scheduler"), ("ReminderApproved", "zambia")]
+
+
+def test_a_letter_renders_as_valid_html_with_the_same_words_escaped(ledger):
+    import html5lib
+
+    _, reminders = ledger
+    reminders.run(as_of=date(2018, 7, 1), now=NOW, actor="isu")
+    letter = reminders.get("CCM/BEN/initial_report/-/overdue")
+    page = reminders.render(letter, today=date(2018, 7, 2), fmt="html")
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert '<html lang="fr">' in page and "Excellence," in page
+    assert "Unité d&#39;appui" in page  # escaped by the one autoescaping environment
