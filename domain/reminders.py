@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate
 from domain.conventions import Convention
 from domain.dates import When
 from domain.dossier import LedgerEvent, Provenance, check_in, check_when, common_fields
-from domain.errors import RuleViolationError
+from domain.errors import InvalidValueError, RuleViolationError
 from domain.standing import Standing
 
 _NAMESPACE = uuid.UUID("3c5e7f0a-9d1b-5b7e-8f2a-4e6d9c0b1a23")
@@ -180,6 +180,7 @@ class Reminder(Aggregate):
         def apply(self, aggregate: Reminder) -> None:
             aggregate.attempts = self.attempt
             aggregate.in_doubt = True
+            aggregate.attempted_at = self.timestamp
 
     class ReminderSent(Event):
         message_id: str
@@ -188,6 +189,7 @@ class Reminder(Aggregate):
 
         def apply(self, aggregate: Reminder) -> None:
             aggregate.status, aggregate.in_doubt = "sent", False
+            aggregate.sent_on = self.timestamp.date()
 
     class DeliveryFailed(Event):
         message_id: str
@@ -199,11 +201,22 @@ class Reminder(Aggregate):
             aggregate.in_doubt = False
             aggregate.retry_after = self.retry_after
 
+    class ReplyReceived(Event):
+        """The State answered the letter (`occurred_on` is the day the reply was received)."""
+
+        summary: str
+        reply_reference: str
+
+        def apply(self, aggregate: Reminder) -> None:
+            aggregate.status = "replied"
+
     def __init__(self) -> None:
         self.dossier = self.key = self.status = self.area = ""
         self.attempts = 0
         self.in_doubt = False
+        self.attempted_at: datetime | None = None
         self.retry_after: datetime | None = None
+        self.sent_on: date | None = None
 
     @property
     def message_id(self) -> str:
@@ -221,6 +234,33 @@ class Reminder(Aggregate):
         self.trigger_event(self.ReminderSent, timestamp=now, dossier=self.dossier,
                            **common_fields(When.exactly(now.date()), prov), message_id=self.message_id, to=to,
                            confirmed_by=confirmed_by)
+
+    def resolve_in_doubt(self, *, delivered: bool, to: str, prov: Provenance, now: datetime) -> None:
+        """A person checked whether a letter in doubt (handed to the server, never recorded)
+        reached its addressee: record it as sent, or as failed so that the outbox sends it."""
+        if not self.in_doubt:
+            raise RuleViolationError("reminder", f"{self.key} is not in doubt; only a letter whose sending was "
+                                     "interrupted is resolved by a person")
+        if delivered:
+            self.confirm_sent(to=to, confirmed_by=f"person:{prov.recorded_by}", prov=prov, now=now)
+        else:
+            self.fail(error=f"not delivered, as checked by {prov.recorded_by}", retry_after=now, prov=prov, now=now)
+
+    def receive_reply(self, *, received_on: date, summary: str, reply_reference: str, prov: Provenance,
+                      now: datetime) -> None:
+        if self.status not in ("sent", "replied"):
+            raise RuleViolationError("reminder", f"{self.key} is {self.status}; only a sent letter gets a reply")
+        if received_on > now.date():
+            raise InvalidValueError("received_on", received_on.isoformat(),
+                                    f"a date on or before today ({now.date().isoformat()})")
+        if self.sent_on is not None and received_on < self.sent_on:
+            raise InvalidValueError("received_on", received_on.isoformat(),
+                                    f"a date on or after the letter was sent ({self.sent_on.isoformat()})")
+        if not summary.strip():
+            raise InvalidValueError("summary", summary, "a few words on what the State answered")
+        self.trigger_event(self.ReplyReceived, timestamp=now, dossier=self.dossier,
+                           **common_fields(When.exactly(received_on), prov), summary=summary.strip(),
+                           reply_reference=reply_reference.strip())
 
     def fail(self, *, error: str, retry_after: datetime, prov: Provenance, now: datetime) -> None:
         self.trigger_event(self.DeliveryFailed, timestamp=now, dossier=self.dossier,

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -430,10 +429,9 @@ def reminders_run(
     actor: Actor = None,
 ) -> None:
     """Draft every reminder due on a date (default: today) that is not yet recorded."""
-    from services.reminders import Reminders
 
     with _system() as system:
-        result = Reminders(system.ledger, system.queries).run(
+        result = system.reminders.run(
             as_of=_as_of(as_of), now=_now(), actor=actor or system.settings.actor, dry_run=dry_run)
     if fmt is Format.json:
         _print_json(result)
@@ -455,10 +453,9 @@ def reminders_run(
 @reminders.command("list")
 def reminders_list(status: Annotated[str | None, typer.Option("--status")] = None) -> None:
     """Recorded reminders and their status (drafted, approved, withdrawn)."""
-    from services.reminders import Reminders
 
     with _system() as system:
-        rows = Reminders(system.ledger, system.queries).list(status)
+        rows = system.reminders.list(status)
     table = Table(header_style="bold")
     for col in ("Key", "Status", "Drafted", "Signatory"):
         table.add_column(col, overflow="fold")
@@ -471,10 +468,9 @@ def reminders_list(status: Annotated[str | None, typer.Option("--status")] = Non
 def reminders_show(key: Annotated[str, typer.Argument(help="e.g. CCM/BEN/initial_report/-/overdue")],
                    html: Annotated[bool, typer.Option("--html", help="The letter as an HTML page.")] = False) -> None:
     """The reminder letter, rendered in the State's language, with its status."""
-    from services.reminders import Reminders
 
     with _system() as system:
-        service = Reminders(system.ledger, system.queries)
+        service = system.reminders
         reminder = service.get(key)
         text = service.render(reminder, today=_now().date(), fmt="html" if html else "txt")
     out.print(f"[bold]{reminder['key']}[/] ({reminder['status']})")
@@ -488,10 +484,9 @@ def reminders_approve(
     actor: Actor = None,
 ) -> None:
     """Approve a drafted reminder for sending."""
-    from services.reminders import Reminders
 
     with _system() as system:
-        reminder = Reminders(system.ledger, system.queries).approve(
+        reminder = system.reminders.approve(
             key=key, role=role, actor=actor or system.settings.actor, now=_now())
     out.print(f"approved {reminder['key']}")
 
@@ -499,38 +494,77 @@ def reminders_approve(
 @reminders.command("send")
 def reminders_send(actor: Actor = None) -> None:
     """Drain the outbox: send approved letters by SMTP (TREATY_SMTP_HOST/PORT), each once."""
-    from notifications.mail import SmtpMailer
-    from services.delivery import Delivery
-    from services.reminders import Reminders
-
     with _system() as system:
-        s = system.settings
-        result = Delivery(system.ledger, Reminders(system.ledger, system.queries),
-                          SmtpMailer(s.smtp_host, s.smtp_port), s).drain(now=_now(), actor=actor or s.actor)
+        result = system.delivery.drain(now=_now(), actor=actor or system.settings.actor)
     out.print(f"sent {len(result['sent'])}, confirmed from the archive {len(result['confirmed_from_archive'])}, "
-              f"failed (will retry) {len(result['failed'])}, waiting for a retry {len(result['waiting'])}")
+              f"failed (will retry) {len(result['failed'])}, waiting {len(result['waiting'])}, "
+              f"in doubt (a person decides) {len(result['in_doubt'])}")
+    for key in result["in_doubt"]:
+        out.print(f"in doubt: {key} was handed to the mail server but its sending was not recorded, and the "
+                  f"archive cannot tell; check the archive mailbox, then `treaty reminders resolve {key} "
+                  "--delivered` or `--not-delivered`")
+
+
+@reminders.command("resolve")
+def reminders_resolve(
+    key: Annotated[str, typer.Argument()],
+    delivered: Annotated[bool, typer.Option("--delivered/--not-delivered",
+                                            help="Whether the letter in doubt reached its addressee.")],
+    actor: Actor = None,
+) -> None:
+    """Settle a letter in doubt: it arrived (record it as sent) or not (the outbox sends it)."""
+    with _system() as system:
+        reminder = system.delivery.resolve(key=key, delivered=delivered, actor=actor or system.settings.actor,
+                                           now=_now())
+    out.print(f"{reminder['key']}: " + ("recorded as sent" if delivered else "will be sent on the next drain"))
+
+
+@reminders.command("reply")
+def reminders_reply(
+    key: Annotated[str, typer.Argument()],
+    received_on: Annotated[str, typer.Option("--received-on", help="The day the reply arrived (YYYY-MM-DD).")],
+    summary: Annotated[str, typer.Option("--summary", help="What the State answered, in a few words.")],
+    reference: Annotated[str, typer.Option("--reference", help="The reply's own reference (note verbale no.).")] = "",
+    actor: Actor = None,
+) -> None:
+    """Record the State's reply to a sent letter."""
+    with _system() as system:
+        reminder = system.reminders.reply(key=key, received_on=parse_date(received_on, "--received-on"),
+                                          summary=summary, reply_reference=reference,
+                                          actor=actor or system.settings.actor, now=_now())
+    out.print(f"{reminder['key']}: reply of {received_on} recorded ({reminder['status']})")
 
 
 @app.command()
-def scheduler(every: Annotated[int, typer.Option("--every", help="Seconds between beats.")] = 60) -> None:
+def scheduler(every: Annotated[int, typer.Option("--every", min=1, help="Seconds between beats.")] = 60) -> None:
     """The one scheduler process: daily reminders for today, and the outbox, every beat."""
-    from notifications.mail import SmtpMailer
-    from services.delivery import Delivery
-    from services.reminders import Reminders
-    from services.scheduler import Scheduler, run_forever, single_instance
+    from services.scheduler import AlreadyRunningError, Scheduler, guard_for, run_forever
+
+    def report(beat: dict[str, Any]) -> None:
+        line = f"{_now().isoformat(timespec='seconds')} beat for {beat['day']}:"
+        if beat["reminders"] is not None:
+            r = beat["reminders"]
+            line += f" reminders drafted {len(r['drafted'])}, withdrawn {len(r['withdrawn'])};"
+        if beat["delivery"] is not None:
+            d = beat["delivery"]
+            line += (f" sent {len(d['sent'])}, confirmed {len(d['confirmed_from_archive'])}, failed {len(d['failed'])},"
+                     f" in doubt {len(d['in_doubt'])}")
+        print(line, flush=True)
 
     with _system() as system:
-        s = system.settings
-        lock = single_instance(Path(f"{s.db_path}.scheduler.lock") if not s.postgres_dsn
-                               else Path("var") / f"scheduler-{s.postgres_schema}.lock")
-        reminders_service = Reminders(system.ledger, system.queries)
-        delivery = Delivery(system.ledger, reminders_service, SmtpMailer(s.smtp_host, s.smtp_port), s)
-        out.print(f"scheduler running every {every} s on {s.location} (Ctrl-C to stop)")
         try:
-            run_forever(Scheduler(system.ledger, reminders_service, delivery, actor="scheduler"),
-                        every_seconds=every)
+            guard = guard_for(system.settings)
+        except AlreadyRunningError as e:
+            err.print(f"[bold red]error:[/] {e}")
+            raise typer.Exit(4) from None
+        print(f"scheduler running every {every} s on {system.settings.location} (Ctrl-C to stop)", flush=True)
+        try:
+            run_forever(Scheduler(system.ledger, system.reminders, system.delivery, actor="scheduler"),
+                        every_seconds=every, report=report)
+        except KeyboardInterrupt:
+            print("scheduler stopped", flush=True)
         finally:
-            lock.close()
+            guard.close()
 
 
 audit = typer.Typer(help="Explain what the ledger did and why.", no_args_is_help=True)
@@ -542,10 +576,9 @@ def audit_letter(key: Annotated[str, typer.Argument(help="A reminder key, e.g. C
                  fmt: Annotated[Format, typer.Option("--format")] = Format.json) -> None:
     """A reminder letter end to end: rule and stage, the status that triggered it as known at
     the run, the run that drafted it, and every later step."""
-    from services.reminders import Reminders
 
     with _system() as system:
-        result = Reminders(system.ledger, system.queries).audit(key)
+        result = system.reminders.audit(key)
     if fmt is Format.json:
         _print_json(result)
         return

@@ -3,8 +3,12 @@
 Order of writes for one letter: `SendAttempted` is committed, then the letter goes to the
 server, then `ReminderSent` is committed. A crash between the last two leaves the letter
 "in doubt": the next drain asks the archive mailbox whether a message with its Message-ID
-arrived, and records it as sent instead of sending again. A refused or failed delivery is
-recorded with the time of the next try (exponential backoff); nothing is lost.
+arrived, and records it as sent instead of sending again. The archive copy may lag behind the
+relay, so "not in the archive" is trusted only `ARCHIVE_GRACE` after the attempt; and when
+the archive cannot tell (none configured, unreachable) the letter waits for a person
+(`treaty reminders resolve`): a letter in doubt is never sent again on a guess. A refused
+or failed delivery is recorded with the time of the next try (exponential backoff); nothing
+is lost.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from services.settings import Settings
 
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=12)
+ARCHIVE_GRACE = timedelta(minutes=15)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -32,16 +37,24 @@ class Delivery:
         self.ledger, self.reminders, self.mailer, self.settings = ledger, reminders, mailer, settings
 
     def drain(self, *, now: datetime, actor: str = "outbox") -> dict[str, Any]:
-        sent, confirmed, failed, waiting = [], [], [], []
+        sent, confirmed, failed, waiting, in_doubt = [], [], [], [], []
         prov = Provenance(recorded_by=actor, source="outbox")
         for item in self.reminders.list("approved"):
             letter: Reminder = self.ledger.repository.get(reminder_storage_id(item["key"]))
-            to = self.settings.mission_address.format(iso3=item["iso3"].lower())
-            if letter.in_doubt and self.mailer.already_delivered(letter.message_id):
-                letter.confirm_sent(to=to, confirmed_by="archive", prov=prov, now=now)
-                self.ledger.save(letter)
-                confirmed.append(item["key"])
-                continue
+            to = self.address_of(item)
+            if letter.in_doubt:
+                archived = self.mailer.already_delivered(letter.message_id)
+                if archived:
+                    letter.confirm_sent(to=to, confirmed_by="archive", prov=prov, now=now)
+                    self.ledger.save(letter)
+                    confirmed.append(item["key"])
+                    continue
+                if archived is None:
+                    in_doubt.append(item["key"])  # cannot tell: a person decides
+                    continue
+                if letter.attempted_at is not None and now < letter.attempted_at + ARCHIVE_GRACE:
+                    waiting.append(item["key"])  # the archive copy may still be on its way
+                    continue
             if letter.retry_after is not None and letter.retry_after > now and not letter.in_doubt:
                 waiting.append(item["key"])
                 continue
@@ -64,4 +77,18 @@ class Delivery:
             letter.confirm_sent(to=to, confirmed_by="smtp", prov=prov, now=now)
             self.ledger.save(letter)
             sent.append(item["key"])
-        return {"sent": sent, "confirmed_from_archive": confirmed, "failed": failed, "waiting": waiting}
+        return {"sent": sent, "confirmed_from_archive": confirmed, "failed": failed, "waiting": waiting,
+                "in_doubt": in_doubt}
+
+    def address_of(self, item: dict[str, Any]) -> str:
+        return self.settings.mission_address.format(iso3=item["iso3"].lower())
+
+    def resolve(self, *, key: str, delivered: bool, actor: str, now: datetime) -> dict[str, Any]:
+        """A person's answer for a letter in doubt: it arrived (record it as sent) or it did
+        not (the outbox sends it on its next drain)."""
+        item = self.reminders.get(key)
+        letter: Reminder = self.ledger.repository.get(reminder_storage_id(key))
+        letter.resolve_in_doubt(delivered=delivered, to=self.address_of(item),
+                                prov=Provenance(recorded_by=actor, source="delivery check by a person"), now=now)
+        self.ledger.save(letter)
+        return self.reminders.get(key)

@@ -111,6 +111,17 @@ class ReminderRun(BaseModel):
     dry_run: bool = Field(default=False, description="List what would be drafted; record nothing.")
 
 
+class DeliveryCheck(BaseModel):
+    delivered: bool = Field(description="Whether the letter in doubt reached its addressee (checked in the "
+                                        "archive mailbox).")
+
+
+class ReplyToReminder(BaseModel):
+    received_on: date = Field(description="The day the reply arrived.", examples=["2018-09-14"])
+    summary: str = Field(min_length=1, max_length=2000, description="What the State answered, in a few words.")
+    reference: str = Field(default="", max_length=200, description="The reply's own reference, if any.")
+
+
 class RecordedMany(BaseModel):
     event_ids: list[str] = Field(examples=[["CCM/ITA/9", "CCM/NLD/8"]])
 
@@ -273,12 +284,11 @@ def create_app(system: System, clock: Clock | None = None) -> FastAPI:
         return idempotent(caller, key, body.model_dump(mode="json"), run)
 
     # -------------------------------------------------------------- reminders
-    from services.reminders import Reminders
-
-    reminders = Reminders(system.ledger, system.queries)
+    reminders = system.reminders
 
     @app.get("/v1/reminders", tags=["reminders"], summary="Recorded reminder letters and their status")
-    def list_reminders(caller: Caller, status: Literal["drafted", "approved", "withdrawn"] | None = None
+    def list_reminders(caller: Caller,
+                       status: Literal["drafted", "approved", "withdrawn", "sent", "replied"] | None = None
                        ) -> dict[str, Any]:
         return {"reminders": reminders.list(status)}
 
@@ -305,6 +315,27 @@ def create_app(system: System, clock: Clock | None = None) -> FastAPI:
             raise ForbiddenError(caller, f"approve a reminder of the {reminder['area']} area")
         role = "isu" if caller.role == "isu" else "coordinator"
         return reminders.approve(key=key, role=role, actor=caller.username, now=now())
+
+    @app.post("/v1/reminders/deliveries", tags=["reminders"],
+              summary="Drain the outbox: send approved letters by SMTP, each once (ISU)")
+    def drain_outbox(caller: Caller) -> dict[str, Any]:
+        _require_treaty_writer(caller)
+        return system.delivery.drain(now=now(), actor=caller.username)
+
+    @app.post("/v1/reminders/{key:path}/delivery-check", tags=["reminders"],
+              summary="Settle a letter in doubt after checking the archive: delivered or not (ISU)")
+    def resolve_delivery(caller: Caller, key: str, body: DeliveryCheck) -> dict[str, Any]:
+        _require_treaty_writer(caller)
+        return system.delivery.resolve(key=key, delivered=body.delivered, actor=caller.username, now=now())
+
+    @app.post("/v1/reminders/{key:path}/reply", tags=["reminders"],
+              summary="Record the State's reply to a sent letter (ISU, or the coordinators of its area)")
+    def record_reply(caller: Caller, key: str, body: ReplyToReminder) -> dict[str, Any]:
+        reminder = reminders.get(key)
+        if not caller.can_write_outreach(reminder["area"]):
+            raise ForbiddenError(caller, f"record a reply to a reminder of the {reminder['area']} area")
+        return reminders.reply(key=key, received_on=body.received_on, summary=body.summary,
+                               reply_reference=body.reference, actor=caller.username, now=now())
 
     # -------------------------------------------------------------- commands
     @app.post("/v1/states", tags=["commands"], status_code=201, response_model=Recorded,

@@ -5,9 +5,11 @@ run, or running it in two processes at once, record each reminder exactly once."
 
 from __future__ import annotations
 
+import csv
 import json
 import tomllib
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from services.ledger import Ledger
 from services.queries import Queries
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "data" / "reminders"
+NAMES = Path(__file__).resolve().parents[1] / "data" / "state-names.csv"
 
 
 def load_policy(convention: str) -> dict[str, Any]:
@@ -94,10 +97,10 @@ class Reminders:
     def list(self, status: str | None = None) -> list[dict[str, Any]]:  # noqa: A003
         """Every recorded reminder with its current status, from the fact rows."""
         rows = self.ledger.query(
-            "SELECT dossier_id, kind, data, recorded_at, recorded_by FROM ledger_facts WHERE convention = 'REM' "
-            "ORDER BY dossier_id, version")
+            "SELECT dossier_id, kind, data, recorded_at, recorded_by, occurred_on FROM ledger_facts "
+            "WHERE convention = 'REM' ORDER BY dossier_id, version")
         reminders: dict[str, dict[str, Any]] = {}
-        for dossier_id, kind, data, recorded_at, recorded_by in rows:
+        for dossier_id, kind, data, recorded_at, recorded_by, occurred_on in rows:
             fields = json.loads(data)
             if kind == "ReminderDrafted":
                 reminders[dossier_id] = {**fields, "status": "drafted", "drafted_at": recorded_at,
@@ -115,6 +118,12 @@ class Reminders:
                 elif kind == "ReminderSent":
                     r.update(status="sent", sent_at=recorded_at, sent_to=fields["to"],
                              confirmed_by=fields["confirmed_by"])
+                elif kind == "ReplyReceived":
+                    r.setdefault("replies", []).append(
+                        {"received_on": occurred_on, "summary": fields["summary"],
+                         "reply_reference": fields["reply_reference"], "recorded_by": recorded_by,
+                         "recorded_at": recorded_at})
+                    r.update(status="replied")
         out = sorted(reminders.values(), key=lambda r: r["key"])
         return [r for r in out if status is None or r["status"] == status]
 
@@ -125,13 +134,26 @@ class Reminders:
         raise InvalidValueError("reminder", key, "the key of a recorded reminder (see `treaty reminders list`)")
 
     def approve(self, *, key: str, role: str, actor: str, now: datetime) -> dict[str, Any]:
-        try:
-            aggregate: Reminder = self.ledger.repository.get(reminder_storage_id(key))
-        except AggregateNotFoundError:
-            raise InvalidValueError("reminder", key, "the key of a recorded reminder") from None
+        aggregate = self._aggregate(key)
         aggregate.approve(role=role, prov=Provenance(recorded_by=actor, source="review"), now=now)
         self.ledger.save(aggregate)
         return self.get(key)
+
+    def reply(self, *, key: str, received_on: date, summary: str, reply_reference: str, actor: str,
+              now: datetime) -> dict[str, Any]:
+        """The State's answer to a sent letter."""
+        aggregate = self._aggregate(key)
+        aggregate.receive_reply(received_on=received_on, summary=summary, reply_reference=reply_reference,
+                                prov=Provenance(recorded_by=actor, source=reply_reference or "reply to the letter"),
+                                now=now)
+        self.ledger.save(aggregate)
+        return self.get(key)
+
+    def _aggregate(self, key: str) -> Reminder:
+        try:
+            return self.ledger.repository.get(reminder_storage_id(key))
+        except AggregateNotFoundError:
+            raise InvalidValueError("reminder", key, "the key of a recorded reminder") from None
 
     def audit(self, key: str) -> dict[str, Any]:
         """A letter explained end to end: the rule and stage, the status that triggered it as
@@ -167,17 +189,32 @@ class Reminders:
     def render(self, reminder: dict[str, Any], *, today: date, fmt: str = "txt") -> str:
         """The letter in the State's language, as plain text or (`fmt="html"`) as an HTML page
         with the same words (escaped) laid out as a letter."""
-        from notifications.render import render
+        from notifications.render import render, state_forms
 
         policy = load_policy(reminder["convention"])
+        language = reminder["language"]
+        name, article = state_names().get((reminder["iso3"], language), (reminder["state"], ""))
+        commitment = next((c for c in policy.get("commitments", [])
+                           if f"commitment:{c['id']}" == reminder["obligation"]), None)
         context = {
             "r": reminder, "today": today, "convention": load_convention(reminder["convention"]).name,
-            "isu_contact": policy["isu_contact"], "reference": reminder_reference(reminder["key"]),
+            "isu_contact": policy["isu_contact"], "reference": reminder_reference(reminder["key"]), "lang": language,
+            "days_overdue": max(0, (today - date.fromisoformat(reminder["due_on"])).days),  # on the letter's date
+            **state_forms(name, article, language),
+            "commitment_text": (commitment.get(f"text_{language}", commitment["text"]) if commitment
+                                else reminder["text"]),
         }
         text = render(f"letters/reminder.{reminder['language']}.txt", context)
         if fmt == "html":
             return render("letters/reminder.html", context | {"text": text})
         return text
+
+
+@cache
+def state_names() -> dict[tuple[str, str], tuple[str, str]]:
+    """(ISO3, language) -> (name, article) from data/state-names.csv (UNTERM short names)."""
+    with NAMES.open(encoding="utf-8", newline="") as f:
+        return {(row["iso3"], row["language"]): (row["name"], row["article"]) for row in csv.DictReader(f)}
 
 
 def reminder_reference(key: str) -> str:

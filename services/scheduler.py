@@ -5,17 +5,19 @@ day and (2) drains the outbox. "Once a day" is a row in `scheduler_runs` keyed b
 (job, day): the store refuses a second one, so neither a repeated tick, a restart nor a
 second scheduler started by mistake runs the day twice. Downtime is caught up: the first
 tick after it runs today's reminders, which draft the latest stage of everything due,
-including what the missed days would have drafted. A lock file (`<db>.scheduler.lock`)
-keeps a second scheduler process from starting on the same machine.
+including what the missed days would have drafted. A single-instance guard keeps a second
+scheduler process from starting: a lock file beside the SQLite file (`<db>.scheduler.lock`),
+or a PostgreSQL advisory lock held on a connection of its own, which works across machines.
 """
 
 from __future__ import annotations
 
 import fcntl
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 from domain.dates import utc_text
 from services.delivery import Delivery
@@ -30,8 +32,12 @@ _DDL = """CREATE TABLE IF NOT EXISTS scheduler_runs (
 
 
 class AlreadyRunningError(RuntimeError):
-    def __init__(self, lock: Path) -> None:
+    def __init__(self, lock: object) -> None:
         super().__init__(f"scheduler: another scheduler holds {lock}; exactly one may run")
+
+
+class Guard(Protocol):
+    def close(self) -> None: ...
 
 
 class Scheduler:
@@ -56,8 +62,8 @@ class Scheduler:
             "SELECT job, day, started_at FROM scheduler_runs ORDER BY day, job")]
 
 
-def single_instance(lock_path: Path) -> IO[str]:
-    """Hold an exclusive lock for the life of the process, or raise AlreadyRunningError."""
+def single_instance(lock_path: Path) -> Guard:
+    """Hold an exclusive file lock for the life of the process, or raise AlreadyRunningError."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     handle = lock_path.open("w")
     try:
@@ -68,15 +74,38 @@ def single_instance(lock_path: Path) -> IO[str]:
     return handle
 
 
+def single_instance_postgres(dsn: str, schema: str) -> Guard:
+    """Hold a PostgreSQL session advisory lock, keyed by the schema, on a connection kept open
+    for the life of the process; the server releases it if the process dies."""
+    import psycopg
+
+    key = zlib.crc32(f"treaty-ledger-scheduler:{schema}".encode())
+    connection = psycopg.connect(dsn, autocommit=True)
+    row = connection.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+    if not row or not row[0]:
+        connection.close()
+        raise AlreadyRunningError(f"the PostgreSQL advisory lock {key} (schema {schema})")
+    return connection
+
+
+def guard_for(settings: Any) -> Guard:
+    if settings.postgres_dsn:
+        return single_instance_postgres(settings.postgres_dsn, settings.postgres_schema)
+    return single_instance(Path(f"{settings.db_path}.scheduler.lock"))
+
+
 def run_forever(scheduler: Scheduler, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                every_seconds: int = 60) -> None:
+                every_seconds: int = 60, report: Callable[[dict[str, Any]], None] = lambda _: None) -> None:
     """APScheduler as the clock: one job, an explicit id, no overlapping runs, the first beat
-    at once (catching up), missed beats coalesced."""
+    at once (catching up), missed beats coalesced. `report` receives each beat's result."""
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
+    def beat() -> None:
+        report(scheduler.tick(clock()))
+
     clock_scheduler = BlockingScheduler(timezone=UTC)
-    clock_scheduler.add_job(lambda: scheduler.tick(clock()), IntervalTrigger(seconds=every_seconds, timezone=UTC),
+    clock_scheduler.add_job(beat, IntervalTrigger(seconds=every_seconds, timezone=UTC),
                             id="treaty-ledger-tick", replace_existing=True, coalesce=True, max_instances=1,
                             misfire_grace_time=every_seconds, next_run_time=clock())
     clock_scheduler.start()

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     mail_from: str = "isu@treaty-ledger.invalid"
     mail_archive: str = "archive@treaty-ledger.invalid"
+    # The same archive mailbox over IMAP, searched for a letter's Message-ID after a crash
+    # between sending and recording: imap[s]://user:password@host[:port][/Mailbox]. Unset, a
+    # letter in doubt waits for a person (`treaty reminders resolve`), never goes twice.
+    mail_archive_imap: str = ""
     mission_address: str = "mission-{iso3}@missions.invalid"
     coordinators_address: str = "coordinators-{area}@treaty-ledger.invalid"
 

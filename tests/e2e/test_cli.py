@@ -161,3 +161,75 @@ def test_headless_chromium_prints_the_report_to_a_multi_page_a4_pdf(db, tmp_path
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) > 10  # the report runs to many pages
     width, height = map(float, re.search(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", data).groups())
     assert (round(width), round(height)) == (595, 842)  # A4 in points, from the print stylesheet
+
+
+# ------------------------------------------------------------------ reminders
+class Accepted:
+    """A real SMTP server's handler (aiosmtpd on loopback): keeps the Message-IDs it accepts."""
+
+    def __init__(self) -> None:
+        self.message_ids: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        from email import message_from_bytes
+
+        self.message_ids.append(message_from_bytes(envelope.content)["Message-ID"])
+        return "250 OK"
+
+
+def test_reminders_from_the_dry_run_to_the_reply_and_the_audit(tmp_path, db):
+    import shutil
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    ledger = tmp_path / "ledger.sqlite"
+    shutil.copy(db, ledger)
+    key = "CCM/BEN/initial_report/-/overdue"
+    dry = run(ledger, "reminders", "run", "--as-of", "2018-07-01", "--dry-run", "--format", "json")
+    assert dry.returncode == 0, dry.stderr
+    due = json.loads(dry.stdout)["due"]
+    assert len([r for r in due if r["obligation"] == "initial_report"]) == 13
+    assert {r["iso3"] for r in due if r["obligation"] == "stockpile_deadline" and r["period"] == "2018-08-01"} == \
+        {"HRV", "ESP"}
+    assert "would draft 27" in run(ledger, "reminders", "run", "--as-of", "2018-07-01", "--dry-run").stdout
+    assert run(ledger, "reminders", "list").stdout.count("CCM/") == 0  # a dry run records nothing
+    assert "drafted 27" in run(ledger, "reminders", "run", "--as-of", "2018-07-01").stdout
+    assert "drafted 0, already recorded 27" in run(ledger, "reminders", "run", "--as-of", "2018-07-01").stdout
+    letter = run(ledger, "reminders", "show", key)
+    assert "Excellence," in letter.stdout and "article 7" in letter.stdout  # Benin writes in French
+    early = run(ledger, "reminders", "reply", key, "--received-on", "2018-07-20", "--summary", "x")
+    assert early.returncode == 2 and "only a sent letter" in early.stderr
+    assert run(ledger, "reminders", "approve", key).returncode == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    accepted = Accepted()
+    controller = Controller(accepted, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        env = {**os.environ, "TREATY_DB_PATH": str(ledger), "TREATY_SMTP_PORT": str(port), "COLUMNS": "200"}
+        env.pop("TREATY_POSTGRES_DSN", None)
+        sent = [subprocess.run([str(TREATY), "reminders", "send"], env=env, capture_output=True, text=True,
+                               timeout=120) for _ in range(2)]
+    finally:
+        controller.stop()
+    assert sent[0].stdout.startswith("sent 1,") and sent[1].stdout.startswith("sent 0,")
+    assert len(accepted.message_ids) == 1
+    bad_date = run(ledger, "reminders", "reply", key, "--received-on", "2018-13-01", "--summary", "x")
+    assert bad_date.returncode == 2 and "--received-on" in bad_date.stderr
+    replied = run(ledger, "reminders", "reply", key, "--received-on", _today(), "--summary", "Report in March",
+                  "--reference", "NV/12")
+    assert replied.returncode == 0, replied.stderr
+    audit = json.loads(run(ledger, "audit", "letter", key).stdout)
+    assert audit["rule"]["stage"]["id"] == "overdue" and audit["rule"]["article"] == 7
+    assert audit["trigger"]["status_as_known_at_the_run"]["participation"] == "in_force"
+    assert [h["kind"] for h in audit["history"]] == ["ReminderDrafted", "ReminderApproved", "SendAttempted",
+                                                      "ReminderSent", "ReplyReceived"]
+    assert audit["status"] == "replied"
+
+
+def _today() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date().isoformat()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import uvicorn
+from aiosmtpd.controller import Controller
 
 from services.accounts import Accounts
 from services.bootstrap import System, bootstrap
@@ -43,10 +44,36 @@ class LiveServer:
         self.sock.close()
 
 
+class Accepted:
+    """A real SMTP server's handler (aiosmtpd on loopback): keeps what it accepts."""
+
+    def __init__(self) -> None:
+        self.recipients: list[list[str]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
 @pytest.fixture
-def served(settings) -> Iterator[System]:  # type: ignore[no-untyped-def]
-    """The server's own system, with the aggregate cache a running service has."""
-    system = bootstrap(settings.model_copy(update={"aggregate_cache_size": 1000}))
+def smtp() -> Iterator[tuple[Accepted, int]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    accepted = Accepted()
+    controller = Controller(accepted, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield accepted, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def served(settings, smtp) -> Iterator[System]:  # type: ignore[no-untyped-def]
+    """The server's own system, with the aggregate cache a running service has, and its
+    letters going to a real SMTP server on loopback."""
+    system = bootstrap(settings.model_copy(update={"aggregate_cache_size": 1000, "smtp_port": smtp[1]}))
     try:
         yield system
     finally:
@@ -314,3 +341,33 @@ def test_reminders_are_run_listed_shown_and_approved_over_http(api, served):
         approved = client.post("/v1/reminders/CCM/BEN/initial_report/-/overdue/approval")
         assert approved.status_code == 200 and approved.json()["approved_by"] == "coord.transparency"
         assert client.get("/v1/reminders/CCM/XXX/none/-/none").status_code == 422
+
+
+def test_an_approved_reminder_is_sent_over_http_and_its_reply_recorded(api, served, smtp):
+    url, tokens, clock = api
+    accepted, _ = smtp
+    key = "CCM/BEN/initial_report/-/overdue"
+    served.commands.record(state="BEN", fact="instrument_deposited", instrument="ratification",
+                           occurred_on="2017-07-10", now=T0, actor="t", source="t")
+    with httpx.Client(base_url=url, headers=auth(tokens["isu"])) as isu:
+        isu.post("/v1/reminders/runs", json={"as_of": "2018-07-01"})
+        isu.post(f"/v1/reminders/{key}/approval")
+        with httpx.Client(base_url=url, headers=auth(tokens["viewer"])) as viewer:
+            assert viewer.post("/v1/reminders/deliveries").status_code == 403
+        drained = isu.post("/v1/reminders/deliveries").json()
+        assert drained["sent"] == [key] and isu.post("/v1/reminders/deliveries").json()["sent"] == []
+        assert [sorted(r) for r in accepted.recipients] == [[  # the mission, Cc the coordinators, Bcc the archive
+            "archive@treaty-ledger.invalid", "coordinators-transparency@treaty-ledger.invalid",
+            "mission-ben@missions.invalid"]]
+        assert [r["key"] for r in isu.get("/v1/reminders", params={"status": "sent"}).json()["reminders"]] == [key]
+        assert isu.post(f"/v1/reminders/{key}/delivery-check", json={"delivered": True}).status_code == 422
+    with httpx.Client(base_url=url, headers=auth(tokens["coordinator"])) as coordinator:
+        early = coordinator.post(f"/v1/reminders/{key}/reply", json={"received_on": "2019-12-01", "summary": "x"})
+        assert early.status_code == 422 and early.json()["detail"][0]["loc"] == ["body", "received_on"]
+        missing = coordinator.post(f"/v1/reminders/{key}/reply", json={"received_on": "2020-01-01"})
+        assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["body", "summary"]
+        reply = coordinator.post(f"/v1/reminders/{key}/reply", json={
+            "received_on": "2020-01-01", "summary": "The report will follow in March.", "reference": "NV-12"})
+        assert reply.status_code == 200 and reply.json()["status"] == "replied"
+        audit = coordinator.get(f"/v1/audit/letters/{key}").json()
+        assert [h["kind"] for h in audit["history"]][-3:] == ["SendAttempted", "ReminderSent", "ReplyReceived"]

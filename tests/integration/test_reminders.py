@@ -56,12 +56,25 @@ def test_each_letter_renders_in_the_states_language(ledger):
     reminders.run(as_of=date(2018, 7, 1), now=NOW, actor="isu")
     letters = {r["state"]: reminders.render(r, today=date(2018, 7, 2)) for r in reminders.list()
                if r["obligation"] in ("initial_report", "annual_report", "stockpile_deadline")}
-    assert "Excellence," in letters["Benin"] and "2018-06-30" in letters["Benin"]  # French
+    assert "Excellence," in letters["Benin"] and "attendu le 30 juin 2018" in letters["Benin"]  # French
+    assert "Mission permanente du Bénin" in letters["Benin"] and "retard de 2 jours" in letters["Benin"]
+    assert "Date : 2 juillet 2018" in letters["Benin"]
+    assert "des Comores" in letters["Comoros"] and "Misión Permanente de Chile" in letters["Chile"]
     assert "Excelencia:" in letters["Chile"] and "2017" in letters["Chile"]  # Spanish
     assert "Excellency," in letters["Croatia"] and "extension" in letters["Croatia"]  # English
-    assert "Excelencia:" in letters["Spain"]
+    assert "not later than 1 August 2018" in letters["Croatia"] and "Date: 2 July 2018" in letters["Croatia"]
+    assert "Excelencia:" in letters["Spain"] and "el 1 de agosto de 2018" in letters["Spain"]
     assert "CCM/REM/BEN/INITIAL-REPORT/OVERDUE" in letters["Benin"]
     assert "President" in letters["Cabo Verde"]
+
+
+def test_a_dap_commitment_letter_speaks_the_states_language_throughout(ledger):
+    _, reminders = ledger
+    reminders.run(as_of=date(2018, 7, 1), now=NOW, actor="isu")
+    chad = reminders.render(reminders.get("CCM/TCD/commitment:va_national_plan/-/ahead"), today=date(2018, 7, 2))
+    assert "Mission permanente du Tchad" in chad and "que le Tchad ait fait rapport" in chad
+    assert "élaborer un plan d'action national" in chad and "national action plan" not in chad
+    assert "au plus tard le 31 décembre 2018" in chad
 
 
 def test_running_the_same_date_twice_records_each_reminder_once(ledger):

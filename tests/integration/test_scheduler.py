@@ -10,7 +10,7 @@ import pytest
 
 from services.bootstrap import System, bootstrap
 from services.reminders import Reminders
-from services.scheduler import AlreadyRunningError, Scheduler, single_instance
+from services.scheduler import AlreadyRunningError, Scheduler, guard_for, single_instance
 from tests.conftest import utc
 
 
@@ -66,3 +66,18 @@ def test_a_second_scheduler_on_the_same_machine_is_refused(tmp_path):
     finally:
         held.close()
     single_instance(lock).close()  # free again once the first stops
+
+
+def test_on_postgresql_a_second_scheduler_is_refused_by_an_advisory_lock_across_connections():
+    from tests.conftest import postgres_schema
+
+    with postgres_schema() as settings:
+        held = guard_for(settings)
+        try:
+            with pytest.raises(AlreadyRunningError, match="advisory lock"):
+                guard_for(settings)
+            other_schema = settings.model_copy(update={"postgres_schema": settings.postgres_schema + "_other"})
+            guard_for(other_schema).close()  # another ledger (schema) has its own scheduler
+        finally:
+            held.close()
+        guard_for(settings).close()  # free again once the first stops
