@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -303,8 +304,6 @@ def report(
     else:
         text = render(f"reports/progress_report.{fmt.value}", {"report": data, "convention_name": convention_name})
     if out_file:
-        from pathlib import Path
-
         Path(out_file).write_text(text, encoding="utf-8")
         err.print(f"wrote {out_file}")
     else:
@@ -466,13 +465,19 @@ def reminders_list(status: Annotated[str | None, typer.Option("--status")] = Non
 
 @reminders.command("show")
 def reminders_show(key: Annotated[str, typer.Argument(help="e.g. CCM/BEN/initial_report/-/overdue")],
-                   html: Annotated[bool, typer.Option("--html", help="The letter as an HTML page.")] = False) -> None:
+                   html: Annotated[bool, typer.Option("--html", help="The letter as an HTML page.")] = False,
+                   to: Annotated[Path | None, typer.Option("--out", help="Write the letter to this file.")] = None
+                   ) -> None:
     """The reminder letter, rendered in the State's language, with its status."""
-
     with _system() as system:
         service = system.reminders
         reminder = service.get(key)
         text = service.render(reminder, today=_now().date(), fmt="html" if html else "txt")
+    if to is not None:
+        to.parent.mkdir(parents=True, exist_ok=True)
+        to.write_text(text, encoding="utf-8")
+        out.print(f"{reminder['key']} ({reminder['status']}) written to {to}")
+        return
     out.print(f"[bold]{reminder['key']}[/] ({reminder['status']})")
     sys.stdout.write(text)
 

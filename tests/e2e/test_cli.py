@@ -229,6 +229,31 @@ def test_reminders_from_the_dry_run_to_the_reply_and_the_audit(tmp_path, db):
     assert audit["status"] == "replied"
 
 
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)")
+def test_a_reminder_letter_prints_to_a_one_page_a4_pdf(db, tmp_path):
+    import shutil
+
+    ledger = tmp_path / "ledger.sqlite"
+    shutil.copy(db, ledger)
+    key = "CCM/BEN/initial_report/-/overdue"
+    assert run(ledger, "reminders", "run", "--as-of", "2018-07-01").returncode == 0
+    html = tmp_path / "letter.html"
+    written = run(ledger, "reminders", "show", key, "--html", "--out", str(html))
+    assert written.returncode == 0, written.stderr
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    pdf = tmp_path / "letter.pdf"
+    subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.as_uri()],
+        capture_output=True, timeout=120, check=True,
+    )
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", data)) == 1
+    width, height = map(float, re.search(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", data).groups())
+    assert (round(width), round(height)) == (595, 842)
+
+
 def _today() -> str:
     from datetime import UTC, datetime
 

@@ -66,6 +66,12 @@ def test_each_letter_renders_in_the_states_language(ledger):
     assert "Excelencia:" in letters["Spain"] and "el 1 de agosto de 2018" in letters["Spain"]
     assert "CCM/REM/BEN/INITIAL-REPORT/OVERDUE" in letters["Benin"]
     assert "President" in letters["Cabo Verde"]
+    salutation = {"en": "Excellency,", "fr": "Excellence,", "es": "Excelencia:"}
+    everyone = reminders.list()
+    assert len(everyone) == 27
+    for r in everyone:  # every letter of the run, in its State's language, as text and as HTML
+        assert salutation[r["language"]] in reminders.render(r, today=date(2018, 7, 2)), r["key"]
+        assert salutation[r["language"]] in reminders.render(r, today=date(2018, 7, 2), fmt="html"), r["key"]
 
 
 def test_a_dap_commitment_letter_speaks_the_states_language_throughout(ledger):
