@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.peers import CHROMIUM, NO_CHROMIUM, Accepted, print_to_pdf, smtp_server
+
 TREATY = Path(sys.executable).parent / "treaty"
 
 
@@ -142,21 +144,11 @@ def test_an_unknown_indicator_and_a_reversed_period_are_refused_clearly(db):
     assert reversed_period.returncode == 2 and "--to" in reversed_period.stderr
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 def test_headless_chromium_prints_the_report_to_a_multi_page_a4_pdf(db, tmp_path):
     html = tmp_path / "report.html"
     assert run(db, "report", "--from", "2017-07-01", "--to", "2018-06-30", "--out", str(html)).returncode == 0
-    pdf = tmp_path / "report.pdf"
-    subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.as_uri()],
-        capture_output=True, timeout=120, check=True,
-    )
-    data = pdf.read_bytes()
+    data = print_to_pdf(html, tmp_path)
     assert data.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) > 10  # the report runs to many pages
     width, height = map(float, re.search(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", data).groups())
@@ -164,24 +156,8 @@ def test_headless_chromium_prints_the_report_to_a_multi_page_a4_pdf(db, tmp_path
 
 
 # ------------------------------------------------------------------ reminders
-class Accepted:
-    """A real SMTP server's handler (aiosmtpd on loopback): keeps the Message-IDs it accepts."""
-
-    def __init__(self) -> None:
-        self.message_ids: list[str] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-        from email import message_from_bytes
-
-        self.message_ids.append(message_from_bytes(envelope.content)["Message-ID"])
-        return "250 OK"
-
-
 def test_reminders_from_the_dry_run_to_the_reply_and_the_audit(tmp_path, db):
     import shutil
-    import socket
-
-    from aiosmtpd.controller import Controller
 
     ledger = tmp_path / "ledger.sqlite"
     shutil.copy(db, ledger)
@@ -201,19 +177,12 @@ def test_reminders_from_the_dry_run_to_the_reply_and_the_audit(tmp_path, db):
     early = run(ledger, "reminders", "reply", key, "--received-on", "2018-07-20", "--summary", "x")
     assert early.returncode == 2 and "only a sent letter" in early.stderr
     assert run(ledger, "reminders", "approve", key).returncode == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     accepted = Accepted()
-    controller = Controller(accepted, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(accepted) as port:
         env = {**os.environ, "TREATY_DB_PATH": str(ledger), "TREATY_SMTP_PORT": str(port), "COLUMNS": "200"}
         env.pop("TREATY_POSTGRES_DSN", None)
         sent = [subprocess.run([str(TREATY), "reminders", "send"], env=env, capture_output=True, text=True,
                                timeout=120) for _ in range(2)]
-    finally:
-        controller.stop()
     assert sent[0].stdout.startswith("sent 1,") and sent[1].stdout.startswith("sent 0,")
     assert len(accepted.message_ids) == 1
     bad_date = run(ledger, "reminders", "reply", key, "--received-on", "2018-13-01", "--summary", "x")
@@ -229,7 +198,7 @@ def test_reminders_from_the_dry_run_to_the_reply_and_the_audit(tmp_path, db):
     assert audit["status"] == "replied"
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)")
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 def test_a_reminder_letter_prints_to_a_one_page_a4_pdf(db, tmp_path):
     import shutil
 
@@ -241,14 +210,7 @@ def test_a_reminder_letter_prints_to_a_one_page_a4_pdf(db, tmp_path):
     written = run(ledger, "reminders", "show", key, "--html", "--out", str(html))
     assert written.returncode == 0, written.stderr
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    pdf = tmp_path / "letter.pdf"
-    subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         f"--print-to-pdf={pdf}", "--no-pdf-header-footer", html.as_uri()],
-        capture_output=True, timeout=120, check=True,
-    )
-    data = pdf.read_bytes()
+    data = print_to_pdf(html, tmp_path)
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", data)) == 1
     width, height = map(float, re.search(rb"/MediaBox\s*\[0 0 ([\d.]+) ([\d.]+)\]", data).groups())
     assert (round(width), round(height)) == (595, 842)

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import uvicorn
-from aiosmtpd.controller import Controller
 
 from services.accounts import Accounts
 from services.bootstrap import System, bootstrap
 from services.http import create_app
 from tests.conftest import utc
+from tests.peers import Accepted, smtp_server
 
 T0 = utc(2020, 1, 1)
 
@@ -44,29 +44,11 @@ class LiveServer:
         self.sock.close()
 
 
-class Accepted:
-    """A real SMTP server's handler (aiosmtpd on loopback): keeps what it accepts."""
-
-    def __init__(self) -> None:
-        self.recipients: list[list[str]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
-        self.recipients.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Accepted, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     accepted = Accepted()
-    controller = Controller(accepted, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(accepted) as port:
         yield accepted, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

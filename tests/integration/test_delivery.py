@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import imaplib
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -14,7 +13,6 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from domain.errors import InvalidValueError, RuleViolationError
 from notifications.mail import ImapArchive, SmtpMailer
@@ -23,6 +21,7 @@ from services.delivery import Delivery
 from services.loader import load_dataset
 from services.reminders import Reminders
 from tests.conftest import utc
+from tests.peers import free_port, smtp_server
 
 NOW = utc(2026, 2, 1)
 KEY = "CCM/BEN/initial_report/-/overdue"
@@ -66,16 +65,9 @@ class Mailbox:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(mailbox) as port:
         yield mailbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -194,9 +186,7 @@ def dovecot() -> Iterator[tuple[int, str]]:
                     "check is then covered only by its test double above")
     tmp_path = Path(tempfile.mkdtemp(prefix="treaty-dovecot-"))  # its mail user must reach the folder
     tmp_path.chmod(0o755)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     (tmp_path / "mail").mkdir()
     (tmp_path / "mail").chmod(0o777)
     config = tmp_path / "dovecot.conf"
@@ -276,9 +266,7 @@ def test_an_unreachable_archive_cannot_tell_and_the_letter_waits(approved, smtp)
     system, reminders = approved
     _, port = smtp
     _crash_after_sending(system, reminders, port)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()
     archive = ImapArchive(f"imap://archive:x@127.0.0.1:{closed}", timeout=2)
     assert archive("<x@y>") is None
     delivery = Delivery(system.ledger, reminders, SmtpMailer("127.0.0.1", port, archive), system.settings)
