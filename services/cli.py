@@ -450,8 +450,9 @@ def reminders_run(
 
 
 @reminders.command("list")
-def reminders_list(status: Annotated[str | None, typer.Option("--status")] = None) -> None:
-    """Recorded reminders and their status (drafted, approved, withdrawn)."""
+def reminders_list(status: Annotated[str | None, typer.Option(
+        "--status", help="drafted, approved, sent, replied or withdrawn")] = None) -> None:
+    """Recorded reminders and their status (drafted, approved, sent, replied, withdrawn)."""
 
     with _system() as system:
         rows = system.reminders.list(status)

@@ -25,6 +25,7 @@ from services.ledger import Ledger
 from services.queries import Queries
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "data" / "reminders"
+STATUSES = ("drafted", "approved", "sent", "replied", "withdrawn")
 NAMES = Path(__file__).resolve().parents[1] / "data" / "state-names.csv"
 
 
@@ -96,6 +97,8 @@ class Reminders:
 
     def list(self, status: str | None = None) -> list[dict[str, Any]]:  # noqa: A003
         """Every recorded reminder with its current status, from the fact rows."""
+        if status is not None and status not in STATUSES:
+            raise InvalidValueError("status", status, STATUSES)
         rows = self.ledger.query(
             "SELECT dossier_id, kind, data, recorded_at, recorded_by, occurred_on FROM ledger_facts "
             "WHERE convention = 'REM' ORDER BY dossier_id, version")

@@ -170,6 +170,8 @@ def test_reminders_from_the_dry_run_to_the_reply_and_the_audit(tmp_path, db):
         {"HRV", "ESP"}
     assert "would draft 27" in run(ledger, "reminders", "run", "--as-of", "2018-07-01", "--dry-run").stdout
     assert run(ledger, "reminders", "list").stdout.count("CCM/") == 0  # a dry run records nothing
+    typo = run(ledger, "reminders", "list", "--status", "sennt")
+    assert typo.returncode == 2 and "status: 'sennt' is not valid" in typo.stderr
     assert "drafted 27" in run(ledger, "reminders", "run", "--as-of", "2018-07-01").stdout
     assert "drafted 0, already recorded 27" in run(ledger, "reminders", "run", "--as-of", "2018-07-01").stdout
     letter = run(ledger, "reminders", "show", key)
