@@ -93,7 +93,39 @@ def test_running_the_same_date_twice_records_each_reminder_once(ledger):
     assert len(keys) == len(set(keys)) == len(first["due"])
 
 
-def test_two_processes_running_at_once_record_each_reminder_exactly_once(ledger):
+def _run_in_a_process(settings: dict, barrier, results) -> None:  # type: ignore[no-untyped-def]
+    """One OS process: its own system and connections; waits for the other, then runs."""
+    from services.settings import Settings
+
+    system = bootstrap(Settings(**settings))
+    try:
+        service = Reminders(system.ledger, system.queries)
+        service.due(as_of=date(2018, 7, 1), known_at=NOW)  # warm the index before the race
+        barrier.wait(timeout=120)
+        results.put(service.run(as_of=date(2018, 7, 1), now=NOW, actor="scheduler")["drafted"])
+    finally:
+        system.close()
+
+
+def test_two_os_processes_running_at_once_record_each_reminder_exactly_once(ledger):
+    import multiprocessing
+
+    system, reminders = ledger
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(2), context.Queue()
+    processes = [context.Process(target=_run_in_a_process, args=(system.settings.model_dump(), barrier, results))
+                 for _ in range(2)]
+    for p in processes:
+        p.start()
+    drafted = [results.get(timeout=120) for _ in processes]
+    for p in processes:
+        p.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0]
+    assert len(drafted[0]) + len(drafted[1]) == 27 and not set(drafted[0]) & set(drafted[1])
+    assert set(Counter(r["key"] for r in reminders.list()).values()) == {1}
+
+
+def test_two_ledgers_racing_in_threads_record_each_reminder_exactly_once(ledger):
     system, _ = ledger
     others = [bootstrap(system.settings) for _ in range(2)]  # separate connections and caches
     services = [Reminders(o.ledger, o.queries) for o in others]
