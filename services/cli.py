@@ -504,7 +504,8 @@ def reminders_send(actor: Actor = None) -> None:
         result = system.delivery.drain(now=_now(), actor=actor or system.settings.actor)
     out.print(f"sent {len(result['sent'])}, confirmed from the archive {len(result['confirmed_from_archive'])}, "
               f"failed (will retry) {len(result['failed'])}, waiting {len(result['waiting'])}, "
-              f"in doubt (a person decides) {len(result['in_doubt'])}")
+              f"in doubt (a person decides) {len(result['in_doubt'])}, "
+              f"left to another sender {len(result['taken_by_another_sender'])}")
     for key in result["in_doubt"]:
         out.print(f"in doubt: {key} was handed to the mail server but its sending was not recorded, and the "
                   f"archive cannot tell; check the archive mailbox, then `treaty reminders resolve {key} "

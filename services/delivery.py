@@ -16,7 +16,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
+
 from domain.dossier import Provenance
+from domain.errors import RuleViolationError
 from domain.reminders import Reminder, reminder_storage_id
 from notifications.mail import Mailer, letter_message
 from services.ledger import Ledger
@@ -26,6 +29,7 @@ from services.settings import Settings
 BACKOFF_BASE = timedelta(minutes=5)
 BACKOFF_MAX = timedelta(hours=12)
 ARCHIVE_GRACE = timedelta(minutes=15)
+OUTCOMES = ("sent", "confirmed_from_archive", "failed", "waiting", "in_doubt", "taken_by_another_sender")
 
 
 def backoff(attempt: int) -> timedelta:
@@ -37,48 +41,53 @@ class Delivery:
         self.ledger, self.reminders, self.mailer, self.settings = ledger, reminders, mailer, settings
 
     def drain(self, *, now: datetime, actor: str = "outbox") -> dict[str, Any]:
-        sent, confirmed, failed, waiting, in_doubt = [], [], [], [], []
+        """Send every approved letter that is due a try. Each letter is handled on its own: a
+        letter another sender is handling at the same moment (its event came first) is left
+        to it, and the rest go on."""
+        outcomes: dict[str, list[str]] = {k: [] for k in OUTCOMES}
         prov = Provenance(recorded_by=actor, source="outbox")
         for item in self.reminders.list("approved"):
-            letter: Reminder = self.ledger.repository.get(reminder_storage_id(item["key"]))
-            to = self.address_of(item)
-            if letter.in_doubt:
-                archived = self.mailer.already_delivered(letter.message_id)
-                if archived:
-                    letter.confirm_sent(to=to, confirmed_by="archive", prov=prov, now=now)
-                    self.ledger.save(letter)
-                    confirmed.append(item["key"])
-                    continue
-                if archived is None:
-                    in_doubt.append(item["key"])  # cannot tell: a person decides
-                    continue
-                if letter.attempted_at is not None and now < letter.attempted_at + ARCHIVE_GRACE:
-                    waiting.append(item["key"])  # the archive copy may still be on its way
-                    continue
-            if letter.retry_after is not None and letter.retry_after > now and not letter.in_doubt:
-                waiting.append(item["key"])
-                continue
-            letter.attempt_send(prov=prov, now=now)
-            self.ledger.save(letter)  # committed before the letter leaves
-            message = letter_message(
-                message_id=letter.message_id, sender=self.settings.mail_from, to=to,
-                cc=self.settings.coordinators_address.format(area=item["area"]), archive=self.settings.mail_archive,
-                subject=f"{reminder_reference(item['key'])}: {item['state']}",
-                body=self.reminders.render(item, today=now.date()),
-            )
+            storage_id = reminder_storage_id(item["key"])
             try:
-                self.mailer.send(message)
-            except Exception as error:  # noqa: BLE001 - any refusal is recorded and retried
-                letter.fail(error=f"{type(error).__name__}: {error}", retry_after=now + backoff(letter.attempts),
-                            prov=prov, now=now)
+                outcome = self._deliver(item, self.ledger.repository.get(storage_id), now=now, prov=prov)
+            except (IntegrityError, RuleViolationError):  # another sender recorded first: it has the letter
+                self.ledger.forget(storage_id)
+                outcome = "taken_by_another_sender"
+            outcomes[outcome].append(item["key"])
+        return outcomes
+
+    def _deliver(self, item: dict[str, Any], letter: Reminder, *, now: datetime, prov: Provenance) -> str:
+        to = self.address_of(item)
+        if letter.in_doubt:
+            archived = self.mailer.already_delivered(letter.message_id)
+            if archived:
+                letter.confirm_sent(to=to, confirmed_by="archive", prov=prov, now=now)
                 self.ledger.save(letter)
-                failed.append(item["key"])
-                continue
-            letter.confirm_sent(to=to, confirmed_by="smtp", prov=prov, now=now)
+                return "confirmed_from_archive"
+            if archived is None:
+                return "in_doubt"  # cannot tell: a person decides
+            if letter.attempted_at is not None and now < letter.attempted_at + ARCHIVE_GRACE:
+                return "waiting"  # the archive copy may still be on its way
+        elif letter.retry_after is not None and letter.retry_after > now:
+            return "waiting"
+        letter.attempt_send(prov=prov, now=now)
+        self.ledger.save(letter)  # committed before the letter leaves
+        message = letter_message(
+            message_id=letter.message_id, sender=self.settings.mail_from, to=to,
+            cc=self.settings.coordinators_address.format(area=item["area"]), archive=self.settings.mail_archive,
+            subject=f"{reminder_reference(item['key'])}: {item['state']}",
+            body=self.reminders.render(item, today=now.date()),
+        )
+        try:
+            self.mailer.send(message)
+        except Exception as error:  # noqa: BLE001 - any refusal is recorded and retried
+            letter.fail(error=f"{type(error).__name__}: {error}", retry_after=now + backoff(letter.attempts),
+                        prov=prov, now=now)
             self.ledger.save(letter)
-            sent.append(item["key"])
-        return {"sent": sent, "confirmed_from_archive": confirmed, "failed": failed, "waiting": waiting,
-                "in_doubt": in_doubt}
+            return "failed"
+        letter.confirm_sent(to=to, confirmed_by="smtp", prov=prov, now=now)
+        self.ledger.save(letter)
+        return "sent"
 
     def address_of(self, item: dict[str, Any]) -> str:
         return self.settings.mission_address.format(iso3=item["iso3"].lower())

@@ -97,8 +97,9 @@ def test_an_approved_letter_is_delivered_once_with_retries_after_refusals(approv
     assert delivery.drain(now=NOW + timedelta(minutes=12))["waiting"] == [KEY]
     third = delivery.drain(now=NOW + timedelta(minutes=20))
     assert third["sent"] == [KEY]
-    assert delivery.drain(now=NOW + timedelta(hours=1)) == {"sent": [], "confirmed_from_archive": [], "failed": [],
-                                                            "waiting": [], "in_doubt": []}
+    assert delivery.drain(now=NOW + timedelta(hours=1)) == {
+        "sent": [], "confirmed_from_archive": [], "failed": [], "waiting": [], "in_doubt": [],
+        "taken_by_another_sender": []}
     letter = reminders.get(KEY)
     assert (letter["status"], letter["attempts"], letter["confirmed_by"]) == ("sent", 3, "smtp")
     assert mailbox.copies(letter["message_id"], "mission-ben@missions.invalid") == 1
@@ -132,6 +133,43 @@ def test_a_sender_stopped_between_send_and_record_does_not_send_twice(approved, 
     letter = reminders.get(KEY)
     assert (letter["status"], letter["confirmed_by"]) == ("sent", "archive")
     assert mailbox.copies(letter["message_id"], "mission-ben@missions.invalid") == 1
+
+
+def test_two_outboxes_draining_at_once_send_each_letter_once(approved, smtp):
+    import threading
+
+    system, reminders = approved
+    mailbox, port = smtp
+    for r in reminders.list("drafted"):
+        reminders.approve(key=r["key"], role="isu", actor="isu", now=NOW)
+    approved_keys = {r["key"] for r in reminders.list("approved")}
+    assert len(approved_keys) == 27
+    others = [bootstrap(system.settings) for _ in range(2)]  # separate connections, as two processes have
+    barrier = threading.Barrier(2)
+    results: list[dict] = []
+    errors: list[BaseException] = []
+
+    def drain(other: System) -> None:
+        try:
+            delivery = Delivery(other.ledger, Reminders(other.ledger, other.queries),
+                                SmtpMailer("127.0.0.1", port), other.settings)
+            barrier.wait(timeout=60)
+            results.append(delivery.drain(now=NOW))
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=drain, args=(o,)) for o in others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for o in others:
+        o.close()
+    assert errors == []
+    sent = results[0]["sent"] + results[1]["sent"]
+    assert sorted(sent) == sorted(approved_keys)  # every letter sent, by one outbox or the other
+    for r in reminders.list():
+        assert mailbox.copies(r["message_id"], f"mission-{r['iso3'].lower()}@missions.invalid") == 1, r["key"]
 
 
 # ------------------------------------------------------------- a letter in doubt
