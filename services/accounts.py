@@ -74,7 +74,7 @@ class Accounts:
         self.ledger = ledger
         self.hasher = PasswordHasher()
         self._verified: dict[str, tuple[float, Account]] = {}
-        ledger.execute([(ddl, ()) for ddl in _DDL])
+        ledger.create_tables(_DDL)
 
     def add(self, *, username: str, role: str, area: str | None, by: str, now: datetime) -> str:
         """Create an account; returns its token, which is shown once and stored only hashed."""

@@ -148,7 +148,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 def create_app(system: System, clock: Clock | None = None) -> FastAPI:
     now = clock or (lambda: datetime.now(UTC))
     accounts = Accounts(system.ledger)
-    system.ledger.execute([(_IDEMPOTENCY_DDL, ())])
+    system.ledger.create_tables([_IDEMPOTENCY_DDL])
     app = FastAPI(
         title="Treaty Ledger",
         version="0.1.0",

@@ -17,7 +17,7 @@ from domain.facts import Fact
 from domain.meeting import Meeting
 from domain.reminders import Reminder
 from services.settings import Settings
-from services.store import COLUMNS, row_fact
+from services.store import COLUMNS, ddl_lock_key, row_fact
 
 
 class DateAsISO(Transcoding):
@@ -156,6 +156,13 @@ class Ledger(Application[str]):
             curs.execute(self._dialect(sql), params)
             rows = curs.fetchall()
         return [tuple(r.values()) if self.is_postgres else tuple(r) for r in rows]
+
+    def create_tables(self, ddl: Sequence[str]) -> None:
+        """CREATE ... IF NOT EXISTS statements, in one transaction; on PostgreSQL under the
+        advisory lock the recorder takes for its own tables, so that processes starting
+        together do not race on the catalogue."""
+        lock = [("SELECT pg_advisory_xact_lock(?)", [ddl_lock_key(self.settings.postgres_schema)])]
+        self.execute([*(lock if self.is_postgres else []), *((statement, ()) for statement in ddl)])
 
     def execute(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
         """Run write statements in one transaction; returns the last statement's row count."""

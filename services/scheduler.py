@@ -43,7 +43,7 @@ class Guard(Protocol):
 class Scheduler:
     def __init__(self, ledger: Ledger, reminders: Reminders, delivery: Delivery | None, actor: str = "scheduler"):
         self.ledger, self.reminders, self.delivery, self.actor = ledger, reminders, delivery, actor
-        ledger.execute([(_DDL, ())])
+        ledger.create_tables([_DDL])
 
     def tick(self, now: datetime) -> dict[str, Any]:
         """One beat of the clock: today's reminders if not yet run, then the outbox."""

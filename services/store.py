@@ -9,6 +9,7 @@ The unique index on `(convention, import_key)` makes re-imports add nothing.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -126,6 +127,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         return ids
 
 
+def ddl_lock_key(schema: str) -> int:
+    """The PostgreSQL advisory lock that serialises creating this ledger's tables."""
+    return zlib.crc32(f"treaty-ledger-ddl:{schema}".encode())
+
+
 def qualified_facts_table(schema: str) -> str:
     """PostgreSQL keeps the facts beside the events, in the application's schema."""
     return f'"{schema}".ledger_facts' if schema else "ledger_facts"
@@ -146,6 +152,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             statement = statement.replace("EXISTS ledger_facts (", f"EXISTS {table} (")
             statement = statement.replace("ON ledger_facts ", f"ON {table} ")
             self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
+
+    def _create_table(self, curs: Any) -> None:
+        # Processes starting at the same moment (the service, the scheduler, a CLI) would
+        # race on CREATE ... IF NOT EXISTS ("tuple concurrently updated"): one at a time.
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", [ddl_lock_key(self.datastore.schema)])
+        super()._create_table(curs)
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # After the parent has locked the events table and inserted the events, so that

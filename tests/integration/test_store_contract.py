@@ -239,3 +239,36 @@ def test_every_event_type_survives_the_round_trip_through_the_store_unchanged(sy
     assert len(kinds) == 17
     declared = next(f for f in from_log if f.kind == "ContaminationDeclared")
     assert declared.data["obligation_starts_on"] == "2019-01-01"
+
+
+def _start_in_a_process(settings: dict, barrier) -> None:  # type: ignore[no-untyped-def]
+    """One OS process starting the whole system at the same moment as the others."""
+    from services.accounts import Accounts
+    from services.http import create_app
+    from services.scheduler import Scheduler
+    from services.settings import Settings
+
+    barrier.wait(timeout=120)
+    system = bootstrap(Settings(**settings))
+    try:
+        Accounts(system.ledger)
+        create_app(system)
+        Scheduler(system.ledger, system.reminders, system.delivery)
+    finally:
+        system.close()
+
+
+def test_processes_starting_together_on_a_new_store_all_start(settings):
+    """The service, the scheduler and a CLI may start at once on an empty database: creating
+    the tables must not fail in any of them (PostgreSQL: 'tuple concurrently updated')."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    processes = [context.Process(target=_start_in_a_process, args=(settings.model_dump(), barrier))
+                 for _ in range(4)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
