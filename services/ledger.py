@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import fcntl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -91,7 +94,24 @@ class Ledger(Application[str]):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.is_postgres = bool(settings.postgres_dsn)
-        super().__init__(env=environment_for(settings))
+        with self._creating_tables():  # the recorder creates its tables (and SQLite's WAL mode) here
+            super().__init__(env=environment_for(settings))
+
+    @contextmanager
+    def _creating_tables(self) -> Iterator[None]:
+        """Processes starting together on a new store create its tables one at a time.
+        PostgreSQL: an advisory transaction lock inside each DDL transaction (the recorder's
+        and `create_tables`). SQLite: switching a new file to WAL and a deferred transaction
+        that reads the schema before writing it fail at once ("database is locked") when
+        another process does the same, so a file lock beside the database serialises them."""
+        if self.is_postgres:
+            yield
+            return
+        lock_path = Path(f"{self.settings.db_path}.ddl.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -162,7 +182,8 @@ class Ledger(Application[str]):
         advisory lock the recorder takes for its own tables, so that processes starting
         together do not race on the catalogue."""
         lock = [("SELECT pg_advisory_xact_lock(?)", [ddl_lock_key(self.settings.postgres_schema)])]
-        self.execute([*(lock if self.is_postgres else []), *((statement, ()) for statement in ddl)])
+        with self._creating_tables():
+            self.execute([*(lock if self.is_postgres else []), *((statement, ()) for statement in ddl)])
 
     def execute(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
         """Run write statements in one transaction; returns the last statement's row count."""
