@@ -189,7 +189,7 @@ class Reminder(Aggregate):
 
         def apply(self, aggregate: Reminder) -> None:
             aggregate.status, aggregate.in_doubt = "sent", False
-            aggregate.sent_on = self.timestamp.date()
+            aggregate.sent_on = (aggregate.attempted_at or self.timestamp).date()  # the day it left
 
     class DeliveryFailed(Event):
         message_id: str

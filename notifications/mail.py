@@ -86,7 +86,8 @@ class SmtpMailer:
 
 
 def letter_message(*, message_id: str, sender: str, to: str, cc: str, archive: str, subject: str,
-                   body: str) -> EmailMessage:
+                   body: str, html: str = "") -> EmailMessage:
+    """The letter as an e-mail: plain text, with the HTML letter as its alternative."""
     message = EmailMessage()
     message["Message-ID"] = message_id
     message["From"] = sender
@@ -96,4 +97,6 @@ def letter_message(*, message_id: str, sender: str, to: str, cc: str, archive: s
     message["Bcc"] = archive
     message["Subject"] = subject
     message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
     return message

@@ -77,6 +77,7 @@ class Delivery:
             cc=self.settings.coordinators_address.format(area=item["area"]), archive=self.settings.mail_archive,
             subject=f"{reminder_reference(item['key'])}: {item['state']}",
             body=self.reminders.render(item, today=now.date()),
+            html=self.reminders.render(item, today=now.date(), fmt="html"),
         )
         try:
             self.mailer.send(message)

@@ -104,7 +104,9 @@ def test_an_approved_letter_is_delivered_once_with_retries_after_refusals(approv
     assert (letter["status"], letter["attempts"], letter["confirmed_by"]) == ("sent", 3, "smtp")
     assert mailbox.copies(letter["message_id"], "mission-ben@missions.invalid") == 1
     _, message = mailbox.received[0]
-    assert "Excellence," in message.get_content() and message["Subject"].startswith("CCM/REM/BEN/")
+    assert message["Subject"].startswith("CCM/REM/BEN/")
+    text, html = (message.get_body(preferencelist=(kind,)) for kind in ("plain", "html"))
+    assert "Excellence," in text.get_content() and '<html lang="fr">' in html.get_content()
 
 
 class DiesAfterSending(SmtpMailer):
