@@ -52,7 +52,14 @@ class Scheduler:
             "INSERT INTO scheduler_runs (job, day, started_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             ["reminders", now.date().isoformat(), utc_text(now)])])
         if claimed:
-            out["reminders"] = self.reminders.run(as_of=now.date(), now=now, actor=self.actor)
+            try:
+                out["reminders"] = self.reminders.run(as_of=now.date(), now=now, actor=self.actor)
+            except BaseException:
+                # a run that failed has not run: give the day back so the next beat tries again
+                # (what it drafted before failing stays; drafting is exactly once anyway)
+                self.ledger.execute([("DELETE FROM scheduler_runs WHERE job = ? AND day = ?",
+                                      ["reminders", now.date().isoformat()])])
+                raise
         if self.delivery is not None:
             out["delivery"] = self.delivery.drain(now=now, actor=self.actor)
         return out

@@ -81,3 +81,26 @@ def test_on_postgresql_a_second_scheduler_is_refused_by_an_advisory_lock_across_
         finally:
             held.close()
         guard_for(settings).close()  # free again once the first stops
+
+
+class FailsOnce(Reminders):
+    """Test double: a reminder run that fails the first time (the store went away mid-run)."""
+
+    failed = False
+
+    def run(self, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("the store went away")
+        return super().run(**kwargs)
+
+
+def test_a_failed_daily_run_gives_the_day_back_and_the_next_beat_runs_it(system):
+    scheduler = Scheduler(system.ledger, FailsOnce(system.ledger, system.queries), delivery=None)
+    clock = utc(2018, 7, 1, 6, 0)
+    with pytest.raises(RuntimeError, match="went away"):
+        scheduler.tick(clock)
+    assert scheduler.runs() == []
+    again = scheduler.tick(clock + timedelta(minutes=1))
+    assert again["reminders"]["drafted"] == ["CCM/BEN/initial_report/-/overdue"]
+    assert [day for _, day, _ in scheduler.runs()] == ["2018-07-01"]
