@@ -8,16 +8,19 @@ half of each contract test is skipped with the reason shown.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import pytest
 
 from services.bootstrap import System, bootstrap
 from services.settings import Settings
 
+T = TypeVar("T")
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -84,3 +87,27 @@ def system(settings: Settings) -> Iterator[System]:
         yield s
     finally:
         s.close()
+
+
+def race(*calls: Callable[[], T]) -> list[T]:
+    """Run the calls in threads released together by a barrier; their results in order, or
+    the first error raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(i: int, call: Callable[[], T]) -> None:
+        try:
+            barrier.wait(timeout=60)
+            results[i] = call()
+        except BaseException as e:  # noqa: BLE001 - raised in the caller
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results

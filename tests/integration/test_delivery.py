@@ -20,7 +20,7 @@ from services.bootstrap import System, bootstrap
 from services.delivery import Delivery
 from services.loader import load_dataset
 from services.reminders import Reminders
-from tests.conftest import utc
+from tests.conftest import race, utc
 from tests.peers import free_port, smtp_server
 
 NOW = utc(2026, 2, 1)
@@ -138,8 +138,6 @@ def test_a_sender_stopped_between_send_and_record_does_not_send_twice(approved, 
 
 
 def test_two_outboxes_draining_at_once_send_each_letter_once(approved, smtp):
-    import threading
-
     system, reminders = approved
     mailbox, port = smtp
     for r in reminders.list("drafted"):
@@ -147,27 +145,13 @@ def test_two_outboxes_draining_at_once_send_each_letter_once(approved, smtp):
     approved_keys = {r["key"] for r in reminders.list("approved")}
     assert len(approved_keys) == 27
     others = [bootstrap(system.settings) for _ in range(2)]  # separate connections, as two processes have
-    barrier = threading.Barrier(2)
-    results: list[dict] = []
-    errors: list[BaseException] = []
-
-    def drain(other: System) -> None:
-        try:
-            delivery = Delivery(other.ledger, Reminders(other.ledger, other.queries),
-                                SmtpMailer("127.0.0.1", port), other.settings)
-            barrier.wait(timeout=60)
-            results.append(delivery.drain(now=NOW))
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=drain, args=(o,)) for o in others]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for o in others:
-        o.close()
-    assert errors == []
+    outboxes = [Delivery(o.ledger, Reminders(o.ledger, o.queries), SmtpMailer("127.0.0.1", port), o.settings)
+                for o in others]
+    try:
+        results = race(*(lambda d=d: d.drain(now=NOW) for d in outboxes))
+    finally:
+        for o in others:
+            o.close()
     sent = results[0]["sent"] + results[1]["sent"]
     assert sorted(sent) == sorted(approved_keys)  # every letter sent, by one outbox or the other
     for r in reminders.list():

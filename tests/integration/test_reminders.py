@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -13,7 +12,7 @@ from domain.errors import RuleViolationError
 from services.bootstrap import System, bootstrap
 from services.loader import load_dataset
 from services.reminders import Reminders
-from tests.conftest import utc
+from tests.conftest import race, utc
 
 LOADED = utc(2026, 1, 15)
 NOW = utc(2026, 2, 1)
@@ -131,25 +130,11 @@ def test_two_ledgers_racing_in_threads_record_each_reminder_exactly_once(ledger)
     services = [Reminders(o.ledger, o.queries) for o in others]
     for s in services:
         s.due(as_of=date(2018, 7, 1), known_at=NOW)  # warm each process's index before the race
-    barrier = threading.Barrier(2)
-    results: list[dict] = []
-    errors: list[BaseException] = []
-
-    def run(service: Reminders) -> None:
-        try:
-            barrier.wait()
-            results.append(service.run(as_of=date(2018, 7, 1), now=NOW, actor="scheduler"))
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=run, args=(s,)) for s in services]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for o in others:
-        o.close()
-    assert errors == []
+    try:
+        results = race(*(lambda s=s: s.run(as_of=date(2018, 7, 1), now=NOW, actor="scheduler") for s in services))
+    finally:
+        for o in others:
+            o.close()
     drafted = results[0]["drafted"] + results[1]["drafted"]
     assert len(drafted) == len(set(drafted)) == len(results[0]["due"])
     counts = Counter(r["key"] for r in Reminders(system.ledger, system.queries).list())
