@@ -25,6 +25,7 @@ from services.ledger import Ledger
 from services.queries import Queries
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "data" / "reminders"
+_ROW = "dossier_id, kind, data, recorded_at, recorded_by, occurred_on"
 STATUSES = ("drafted", "approved", "sent", "replied", "withdrawn")
 NAMES = Path(__file__).resolve().parents[1] / "data" / "state-names.csv"
 
@@ -99,9 +100,22 @@ class Reminders:
         """Every recorded reminder with its current status, from the fact rows."""
         if status is not None and status not in STATUSES:
             raise InvalidValueError("status", status, STATUSES)
-        rows = self.ledger.query(
-            "SELECT dossier_id, kind, data, recorded_at, recorded_by, occurred_on FROM ledger_facts "
-            "WHERE convention = 'REM' ORDER BY dossier_id, version")
+        out = sorted(self._fold(self.ledger.query(
+            f"SELECT {_ROW} FROM ledger_facts WHERE convention = 'REM' ORDER BY dossier_id, version")).values(),
+            key=lambda r: r["key"])
+        return [r for r in out if status is None or r["status"] == status]
+
+    def get(self, key: str) -> dict[str, Any]:
+        """One reminder, from its own fact rows (the facts' (dossier_id, version) index)."""
+        found = self._fold(self.ledger.query(
+            f"SELECT {_ROW} FROM ledger_facts WHERE dossier_id = ? ORDER BY version", [f"REM/{key}"]))
+        if not found:
+            raise InvalidValueError("reminder", key, "the key of a recorded reminder (see `treaty reminders list`)")
+        return next(iter(found.values()))
+
+    @staticmethod
+    def _fold(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, Any]]:
+        """Reminders with their current status and history fields, from their fact rows."""
         reminders: dict[str, dict[str, Any]] = {}
         for dossier_id, kind, data, recorded_at, recorded_by, occurred_on in rows:
             fields = json.loads(data)
@@ -127,14 +141,7 @@ class Reminders:
                          "reply_reference": fields["reply_reference"], "recorded_by": recorded_by,
                          "recorded_at": recorded_at})
                     r.update(status="replied")
-        out = sorted(reminders.values(), key=lambda r: r["key"])
-        return [r for r in out if status is None or r["status"] == status]
-
-    def get(self, key: str) -> dict[str, Any]:
-        for r in self.list():
-            if r["key"] == key:
-                return r
-        raise InvalidValueError("reminder", key, "the key of a recorded reminder (see `treaty reminders list`)")
+        return reminders
 
     def approve(self, *, key: str, role: str, actor: str, now: datetime) -> dict[str, Any]:
         aggregate = self._aggregate(key)
