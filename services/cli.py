@@ -416,7 +416,8 @@ def users_revoke(username: Annotated[str, typer.Argument()], actor: Actor = None
     out.print(f"revoked {username}")
 
 
-reminders = typer.Typer(help="Reminder letters: find what is due, draft once, review.", no_args_is_help=True)
+reminders = typer.Typer(help="Reminder letters: find what is due, draft once, review, send once, track replies.",
+                         no_args_is_help=True)
 app.add_typer(reminders, name="reminders")
 
 
