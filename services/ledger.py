@@ -100,12 +100,23 @@ class Ledger(Application[str]):
     @contextmanager
     def _creating_tables(self) -> Iterator[None]:
         """Processes starting together on a new store create its tables one at a time.
-        PostgreSQL: an advisory transaction lock inside each DDL transaction (the recorder's
-        and `create_tables`). SQLite: switching a new file to WAL and a deferred transaction
-        that reads the schema before writing it fail at once ("database is locked") when
-        another process does the same, so a file lock beside the database serialises them."""
+        PostgreSQL: a session advisory lock on a connection of its own, held while the
+        recorder creates its types (each in its own transaction) and tables, and while
+        `create_tables` runs; concurrent CREATE ... IF NOT EXISTS otherwise fails with
+        "tuple concurrently updated" or a duplicate key in the catalogue. SQLite: switching a
+        new file to WAL and a deferred transaction that reads the schema before writing it
+        fail at once ("database is locked"), so a file lock beside the database."""
         if self.is_postgres:
-            yield
+            import psycopg
+
+            assert self.settings.postgres_dsn is not None
+            with psycopg.connect(self.settings.postgres_dsn, autocommit=True) as connection:
+                connection.execute("SELECT pg_advisory_lock(%s)", [ddl_lock_key(self.settings.postgres_schema)])
+                try:
+                    yield
+                finally:
+                    connection.execute("SELECT pg_advisory_unlock(%s)",
+                                       [ddl_lock_key(self.settings.postgres_schema)])
             return
         lock_path = Path(f"{self.settings.db_path}.ddl.lock")
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,12 +189,9 @@ class Ledger(Application[str]):
         return [tuple(r.values()) if self.is_postgres else tuple(r) for r in rows]
 
     def create_tables(self, ddl: Sequence[str]) -> None:
-        """CREATE ... IF NOT EXISTS statements, in one transaction; on PostgreSQL under the
-        advisory lock the recorder takes for its own tables, so that processes starting
-        together do not race on the catalogue."""
-        lock = [("SELECT pg_advisory_xact_lock(?)", [ddl_lock_key(self.settings.postgres_schema)])]
+        """CREATE ... IF NOT EXISTS statements, in one transaction, one process at a time."""
         with self._creating_tables():
-            self.execute([*(lock if self.is_postgres else []), *((statement, ()) for statement in ddl)])
+            self.execute([(statement, ()) for statement in ddl])
 
     def execute(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
         """Run write statements in one transaction; returns the last statement's row count."""

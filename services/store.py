@@ -153,12 +153,6 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             statement = statement.replace("ON ledger_facts ", f"ON {table} ")
             self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
 
-    def _create_table(self, curs: Any) -> None:
-        # Processes starting at the same moment (the service, the scheduler, a CLI) would
-        # race on CREATE ... IF NOT EXISTS ("tuple concurrently updated"): one at a time.
-        curs.execute("SELECT pg_advisory_xact_lock(%s)", [ddl_lock_key(self.datastore.schema)])
-        super()._create_table(curs)
-
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         # After the parent has locked the events table and inserted the events, so that
         # fact sequence numbers are assigned in commit order.
