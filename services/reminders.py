@@ -30,7 +30,10 @@ STATUSES = ("drafted", "approved", "sent", "replied", "withdrawn")
 NAMES = Path(__file__).resolve().parents[1] / "data" / "state-names.csv"
 
 
+@cache
 def load_policy(convention: str) -> dict[str, Any]:
+    """The convention's reminder policy, read once per process (like the convention itself).
+    Shared: do not mutate."""
     path = POLICY_DIR / f"{convention.lower()}.toml"
     if not path.exists():
         raise InvalidValueError("convention", convention, "a convention with a reminder policy in data/reminders")
